@@ -1,0 +1,80 @@
+"""minigrad: a tiny tensor autograd engine on numpy, with PyTorch's names and semantics.
+
+    import minigrad
+    x = minigrad.randn(3, 4, requires_grad=True)
+    y = (x @ x.T).tanh().sum()
+    y.backward()          # x.grad is a numpy array of x's shape and dtype
+
+The engine is three files meant to be read in one sitting: tensor.py (the Tensor and the
+ops built from primitives), ops.py (the primitives with their derivatives) and autograd.py
+(order, accumulation, broadcasting). nn.py and optim.py build layers on top; check.py replays
+a graph in torch and compares every node.
+"""
+
+import numpy as np
+
+from .autograd import is_grad_enabled, no_grad, scope
+from .ops import PRIMITIVES
+from .tensor import (Generator, Tensor, arange, bool_, float32, float64, int64, manual_seed,
+                     multinomial, ones, ones_like, rand, randint, randn, tensor, zeros,
+                     zeros_like)
+
+long = int64
+float = float32  # noqa: A001  (torch.float is float32)
+double = float64
+
+
+def tanh(x):
+    return x.tanh()
+
+
+def exp(x):
+    return x.exp()
+
+
+def log(x):
+    return x.log()
+
+
+def sqrt(x):
+    return x.sqrt()
+
+
+def relu(x):
+    return x.relu()
+
+
+def sigmoid(x):
+    return x.sigmoid()
+
+
+def softmax(x, dim):
+    return x.softmax(dim)
+
+
+def log_softmax(x, dim):
+    return x.log_softmax(dim)
+
+
+def matmul(a, b):
+    return a @ b
+
+
+def all(x):  # noqa: A001  (torch.all)
+    return x.all()
+
+
+def allclose(a, b, rtol=1e-05, atol=1e-08):
+    """True when |a - b| <= atol + rtol * |b| everywhere (torch.allclose; accepts arrays)."""
+    a = a.data if isinstance(a, Tensor) else np.asarray(a)
+    b = b.data if isinstance(b, Tensor) else np.asarray(b)
+    return bool(np.allclose(a, b, rtol=rtol, atol=atol))
+
+
+__all__ = [
+    "Tensor", "tensor", "zeros", "ones", "zeros_like", "ones_like", "arange", "randn", "rand",
+    "randint", "multinomial", "Generator", "manual_seed", "no_grad", "scope",
+    "is_grad_enabled", "tanh", "exp", "log", "sqrt", "relu", "sigmoid", "softmax",
+    "log_softmax", "matmul", "all", "allclose", "float32", "float64", "int64", "bool_", "long",
+    "float", "double", "PRIMITIVES",
+]

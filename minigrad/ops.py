@@ -1,0 +1,247 @@
+"""The primitives: each one's forward, backward and one-line derivation, side by side.
+
+A primitive is a small class. `forward(*xs)` maps numpy arrays to a numpy array.
+`backward(grad, out, *xs)` gets the upstream gradient, the forward's output and its inputs,
+and returns one gradient per input (None where none flows). Backward may return a gradient
+with the *broadcast* shape: the engine (autograd.sum_to_shape) sums it down, so no op
+undoes broadcasting by itself. Non-array arguments (an exponent, a dim) live on the instance.
+
+Everything else in minigrad (sub, div, mean, softmax, ...) is a composition of these, written
+in tensor.py with a comment naming the identity it uses.
+"""
+
+import numpy as np
+
+
+class Op:
+    __slots__ = ()
+    name = "op"
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__slots__ if k != "indices")
+        return f"{self.name}({args})"
+
+
+class Add(Op):
+    # y = a + b  ->  da = dy, db = dy   (sum_to_shape undoes any broadcast)
+    __slots__ = ()
+    name = "add"
+
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, grad, out, a, b):
+        return grad, grad
+
+
+class Mul(Op):
+    # y = a * b  ->  da = dy * b, db = dy * a
+    __slots__ = ()
+    name = "mul"
+
+    def forward(self, a, b):
+        return a * b
+
+    def backward(self, grad, out, a, b):
+        return grad * b, grad * a
+
+
+class Pow(Op):
+    # y = x ** p (p a constant)  ->  dx = dy * p * x ** (p - 1);  p == 0 gives 0, as torch
+    __slots__ = ("exponent",)
+    name = "pow"
+
+    def __init__(self, exponent):
+        self.exponent = exponent
+
+    def forward(self, x):
+        return x ** self.exponent
+
+    def backward(self, grad, out, x):
+        p = self.exponent
+        if p == 0:
+            return (np.zeros_like(x),)
+        return (grad * (p * x ** (p - 1)),)
+
+
+class Exp(Op):
+    # y = exp(x)  ->  dx = dy * y
+    __slots__ = ()
+    name = "exp"
+
+    def forward(self, x):
+        return np.exp(x)
+
+    def backward(self, grad, out, x):
+        return (grad * out,)
+
+
+class Log(Op):
+    # y = log(x)  ->  dx = dy / x
+    __slots__ = ()
+    name = "log"
+
+    def forward(self, x):
+        return np.log(x)
+
+    def backward(self, grad, out, x):
+        return (grad / x,)
+
+
+class Tanh(Op):
+    # y = tanh(x)  ->  dx = dy * (1 - y**2)
+    __slots__ = ()
+    name = "tanh"
+
+    def forward(self, x):
+        return np.tanh(x)
+
+    def backward(self, grad, out, x):
+        return (grad * (1 - out * out),)
+
+
+class Sum(Op):
+    # y = sum_i x_i over `dim`  ->  dx = dy, copied back along the summed axes
+    __slots__ = ("dim", "keepdim")
+    name = "sum"
+
+    def __init__(self, dim, keepdim):
+        self.dim, self.keepdim = dim, keepdim  # dim: tuple of non-negative axes
+
+    def forward(self, x):
+        return np.asarray(x.sum(axis=self.dim, keepdims=self.keepdim))
+
+    def backward(self, grad, out, x):
+        if not self.keepdim:
+            grad = np.expand_dims(grad, self.dim)
+        return (np.broadcast_to(grad, x.shape).copy(),)
+
+
+class Max(Op):
+    # y = max(x): dx = dy / k at each of the k maxima (ties split evenly), 0 elsewhere.
+    # y = max(x, dim): dx = dy at the first maximal index along dim (kept in `indices`).
+    __slots__ = ("dim", "keepdim", "indices")
+    name = "max"
+
+    def __init__(self, dim=None, keepdim=False):
+        self.dim, self.keepdim, self.indices = dim, keepdim, None
+
+    def forward(self, x):
+        if self.dim is None:
+            return np.asarray(x.max())
+        # argmax returns the first maximum (NaN counts as maximal), as torch does
+        self.indices = np.expand_dims(np.argmax(x, axis=self.dim), self.dim)
+        values = np.take_along_axis(x, self.indices, axis=self.dim)
+        return values if self.keepdim else values.squeeze(self.dim)
+
+    def backward(self, grad, out, x):
+        if self.dim is None:
+            mask = np.isnan(x) if np.isnan(out) else x == out
+            return (mask * (grad / mask.sum(dtype=x.dtype)),)
+        if not self.keepdim:
+            grad = np.expand_dims(grad, self.dim)
+        dx = np.zeros_like(x)
+        np.put_along_axis(dx, self.indices, grad, axis=self.dim)
+        return (dx,)
+
+
+class MatMul(Op):
+    # y = a @ b  ->  da = dy @ b^T, db = a^T @ dy
+    # A 1-D a is a row (1, k), a 1-D b a column (k, 1); leading (batch) axes broadcast and
+    # sum_to_shape reduces them.
+    __slots__ = ()
+    name = "matmul"
+
+    def forward(self, a, b):
+        return a @ b
+
+    def backward(self, grad, out, a, b):
+        if a.ndim == 1 and b.ndim == 1:  # dot product: y is a scalar
+            return grad * b, grad * a
+        if a.ndim == 1:
+            grad = grad[..., None, :]  # (..., m) -> (..., 1, m)
+            return (grad @ np.swapaxes(b, -1, -2))[..., 0, :], a[:, None] @ grad
+        if b.ndim == 1:
+            grad = grad[..., None]  # (..., n) -> (..., n, 1)
+            return grad @ b[None, :], (np.swapaxes(a, -1, -2) @ grad)[..., 0]
+        return grad @ np.swapaxes(b, -1, -2), np.swapaxes(a, -1, -2) @ grad
+
+
+class Reshape(Op):
+    # y = reshape(x, shape)  ->  dx = reshape(dy, x.shape)
+    __slots__ = ("shape",)
+    name = "reshape"
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, x):
+        return x.reshape(self.shape)
+
+    def backward(self, grad, out, x):
+        return (grad.reshape(x.shape),)
+
+
+class Permute(Op):
+    # y = transpose(x, dims)  ->  dx = transpose(dy, inverse permutation of dims)
+    __slots__ = ("dims",)
+    name = "permute"
+
+    def __init__(self, dims):
+        self.dims = dims
+
+    def forward(self, x):
+        return np.transpose(x, self.dims)
+
+    def backward(self, grad, out, x):
+        return (np.transpose(grad, np.argsort(self.dims)),)
+
+
+class GetItem(Op):
+    # y = x[index]  ->  dx = zeros, then dy scatter-added back at index (repeats accumulate)
+    __slots__ = ("index", "basic")
+    name = "getitem"
+
+    def __init__(self, index, basic):
+        self.index, self.basic = index, basic  # basic: only ints, slices, None, Ellipsis
+
+    def forward(self, x):
+        return np.asarray(x[self.index])
+
+    def backward(self, grad, out, x):
+        dx = np.zeros_like(x)
+        if self.basic:  # a basic index never repeats an element: plain assignment
+            dx[self.index] = grad
+        elif isinstance(self.index, np.ndarray) and self.index.dtype.kind in "iu":
+            # Rows picked by one integer array (the embedding C[Xb]): a single flat bincount
+            # over (row * row_size + column) is several times faster than np.add.at.
+            n = x.shape[0]
+            rows = self.index.reshape(-1) % max(n, 1)  # negative rows count from the end
+            size = x.size // max(n, 1)
+            flat = (rows[:, None] * size + np.arange(size)).reshape(-1)
+            dx = np.bincount(flat, weights=grad.reshape(-1), minlength=x.size)
+            dx = dx.astype(x.dtype, copy=False).reshape(x.shape)
+        else:
+            np.add.at(dx, self.index, grad)
+        return (dx,)
+
+
+class Cast(Op):
+    # y = x as dtype (a copy)  ->  dx = dy as x's dtype
+    __slots__ = ("dtype",)
+    name = "cast"
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+
+    def forward(self, x):
+        return x.astype(self.dtype)
+
+    def backward(self, grad, out, x):
+        return (grad.astype(x.dtype),)
+
+
+PRIMITIVES = {
+    op.name: op for op in (Add, Mul, Pow, Exp, Log, Tanh, Sum, Max, MatMul, Reshape, Permute,
+                           GetItem, Cast)
+}
