@@ -1,0 +1,49 @@
+# Two commands do all the set-up on a fresh machine (see README.md):
+#   make run    train makemore briefly, print losses, sample 20 names, draw one step's graph
+#   make test   the whole test suite, torch as the oracle and the real `dot` for pictures
+# Everything goes into a local virtual environment (.venv); graphviz's `dot` comes from apt.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+OUT ?= out
+# apt-get needs root; use sudo where we are not root and sudo exists.
+SUDO := $(shell [ "$$(id -u)" -ne 0 ] && command -v sudo)
+
+.PHONY: run full test bench bench-smoke dot venv clean
+
+$(VENV)/.base: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[viz,plot]'
+	touch $@
+
+# torch is pinned: an unpinned `torch` pulls a multi-GB CUDA build.
+$(VENV)/.test: $(VENV)/.base
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[viz,test]'
+	touch $@
+
+venv: $(VENV)/.base
+
+dot:
+	@command -v dot >/dev/null || { $(SUDO) apt-get update -qq && \
+	  $(SUDO) apt-get install -y -qq --no-install-recommends graphviz; }
+
+run: $(VENV)/.base dot
+	$(PY) -m models.makemore train --out $(OUT)
+
+full: $(VENV)/.base dot
+	$(PY) -m models.makemore train --full --out $(OUT)
+
+test: $(VENV)/.test dot
+	$(PY) -m pytest
+
+bench: $(VENV)/.test
+	$(PY) -m benchmarks.step
+
+bench-smoke: $(VENV)/.test
+	$(PY) -m benchmarks.step --quick
+
+clean:
+	rm -rf $(VENV) $(OUT)
