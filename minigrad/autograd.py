@@ -7,7 +7,6 @@ consumers, and undoing broadcasting (`sum_to_shape`). Nothing here knows any op 
 
 import contextlib
 
-import numpy as np
 
 # Whether new results record their op and parents. `no_grad()` switches it off.
 _state = {"grad_enabled": True, "scope": None}
@@ -91,11 +90,12 @@ def backward(root, gradient):
     an already accumulated `.grad` down the graph again.
     """
     pending = {id(root): gradient}
+    done = []  # (node, grad), written to `.grad` only after the whole walk succeeded
     for node in reversed(toposort(root)):
         grad = pending.pop(id(node), None)
         if grad is None:  # every op returned None for this input: nothing flows here
             continue
-        node.grad = grad if node.grad is None else node.grad + grad
+        done.append((node, grad))
         if node._op is None:
             continue
         parents = node._parents
@@ -112,3 +112,7 @@ def backward(root, gradient):
                 g = g.astype(parent.data.dtype)
             key = id(parent)
             pending[key] = g if key not in pending else pending[key] + g
+    # An op that raised half-way (say np.seterr(all="raise") in a backward) left every .grad
+    # untouched: nothing is half-updated.
+    for node, grad in done:
+        node.grad = grad if node.grad is None else node.grad + grad

@@ -241,7 +241,36 @@ class Cast(Op):
         return (grad.astype(x.dtype),)
 
 
+class CrossEntropy(Op):
+    # y = mean_i(log sum_j exp(x_ij) - x_i,t_i)  ->  dx = dy * (softmax(x) - onehot(t)) / n
+    # (d logsumexp / dx_ij = softmax_ij, d x_i,t_i / dx_ij = [j == t_i]); no gradient for t.
+    # 'sum' drops the 1/n; 'none' keeps one loss per row, so dy arrives as a column.
+    # x is (n, C) logits, t an int64 (n,) array of class indices (nn.cross_entropy checks them).
+    __slots__ = ("reduction",)
+    name = "cross_entropy"
+
+    def __init__(self, reduction="mean"):
+        self.reduction = reduction
+
+    def forward(self, x, target):
+        # log sum exp(x) = m + log sum exp(x - m) with m = max(x): exp never overflows, and
+        # the picked logit is shifted by the same m, so nll = lse(z) - z_t needs no m at all.
+        z = x - x.max(axis=1, keepdims=True)
+        nll = np.log(np.exp(z).sum(axis=1)) - z[np.arange(x.shape[0]), target]
+        if self.reduction == "none":
+            return nll
+        return np.asarray(nll.mean() if self.reduction == "mean" else nll.sum(), dtype=x.dtype)
+
+    def backward(self, grad, out, x, target):
+        e = np.exp(x - x.max(axis=1, keepdims=True))
+        dx = e / e.sum(axis=1, keepdims=True)  # softmax, recomputed rather than stored
+        dx[np.arange(x.shape[0]), target] -= 1  # minus the one-hot target
+        if self.reduction == "none":
+            return dx * grad[:, None], None
+        return dx * (grad / x.shape[0] if self.reduction == "mean" else grad), None
+
+
 PRIMITIVES = {
     op.name: op for op in (Add, Mul, Pow, Exp, Log, Tanh, Sum, Max, MatMul, Reshape, Permute,
-                           GetItem, Cast)
+                           GetItem, Cast, CrossEntropy)
 }

@@ -36,9 +36,21 @@ def _as_array(data, dtype=None):
         elif array.dtype.kind in "iu":
             array = array.astype(int64)
     if array.dtype.kind not in "biuf":
-        raise TypeError(f"new(): invalid data type '{type(data).__name__}' "
-                        f"(numpy dtype {array.dtype})")
+        _refuse(data, array)
     return array if dtype is None else array.astype(dtype, copy=False)
+
+
+def _refuse(data, array):
+    """Raise torch's exception for data that is not numbers (its class differs by case)."""
+    if isinstance(data, (np.ndarray, np.generic)) and not isinstance(data, str):
+        raise TypeError(f"can't convert np.ndarray of type numpy.{array.dtype.type.__name__}. "
+                        "The only supported types are: floats, integers and bool.")
+    if isinstance(data, str):
+        raise TypeError("new(): invalid data type 'str'")
+    if array.dtype.kind in "US":  # torch reads a string inside a list as one more dimension
+        raise ValueError("too many dimensions 'str'")
+    bad = next((v for v in array.flat if not isinstance(v, (bool, int, float))), data)
+    raise RuntimeError(f"Could not infer dtype of {type(bad).__name__}")
 
 
 def _dim(dim, ndim):
@@ -83,7 +95,8 @@ class Tensor:
     def _result(cls, op, *parents):
         """Apply a primitive; record op and parents only if some input requires grad."""
         out = cls.__new__(cls)
-        out.data = op.forward(*[p.data for p in parents])
+        # numpy hands back a scalar (np.float32), not an array, for 0-d arithmetic
+        out.data = np.asarray(op.forward(*[p.data for p in parents]))
         out.grad, out.label = None, None
         out.scope = autograd._state["scope"]
         if autograd._state["grad_enabled"] and any(p._requires_grad for p in parents):
@@ -103,7 +116,7 @@ class Tensor:
         if value and self.data.dtype.kind != "f":
             raise RuntimeError("only Tensors of floating point dtype can require gradients "
                                f"(got {self.data.dtype})")
-        if not value and self._op is not None:
+        if self._op is not None:  # torch refuses both True and False on a non-leaf
             raise RuntimeError("you can only change requires_grad flags of leaf variables.")
         self._requires_grad = bool(value)
 
@@ -263,10 +276,16 @@ class Tensor:
         return self._operand(other)[1] + (-1) * self  # b - a = b + (-1) * a
 
     def __truediv__(self, other):
-        return self * self._operand(other)[1] ** -1  # a / b = a * b**-1
+        a, b = self._operand(other)
+        if a.dtype.kind != "f":  # true division of integers gives float32, as torch
+            a, b = a.float(), b.float()
+        return a * b ** -1  # a / b = a * b**-1
 
     def __rtruediv__(self, other):
-        return self._operand(other)[1] * self ** -1  # c / a = c * a**-1
+        a, c = self._operand(other)
+        if a.dtype.kind != "f":
+            a, c = a.float(), c.float()
+        return c * a ** -1  # c / a = c * a**-1
 
     def pow(self, exponent):
         if isinstance(exponent, Tensor):  # a ** b = exp(b * log(a)), for a > 0
@@ -275,6 +294,8 @@ class Tensor:
         if self.dtype.kind != "f" and isinstance(exponent, int) and exponent < 0:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
         base = self if self.dtype.kind == "f" or isinstance(exponent, int) else self.float()
+        if base.dtype == bool_:
+            base = base.long()  # torch: bool ** 2 is int64 (numpy would give int8)
         return Tensor._result(ops.Pow(exponent), base)
 
     __pow__ = pow
@@ -345,10 +366,14 @@ class Tensor:
     # ---- reductions -------------------------------------------------------------------
 
     def _dims(self, dim):
-        if dim is None:
-            return tuple(range(self.ndim))
+        if dim is None or (isinstance(dim, (tuple, list)) and not dim):
+            return tuple(range(self.ndim))  # torch reads an empty dim list as "all dims"
         dims = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
-        return tuple(_dim(d, self.ndim) for d in dims) if self.ndim else ()
+        dims = tuple(_dim(d, self.ndim) for d in dims)  # checked for a 0-d tensor too
+        for d in dims:
+            if dims.count(d) > 1:
+                raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+        return dims if self.ndim else ()
 
     def sum(self, dim=None, keepdim=False):
         return Tensor._result(ops.Sum(self._dims(dim), keepdim), self._promote_to(
@@ -369,7 +394,10 @@ class Tensor:
                                "argument.")
         if dim is None:
             return Tensor._result(ops.Max(), self)
-        op = ops.Max(self._dims(dim)[0] if self.ndim else 0, keepdim)
+        if self.ndim == 0:  # a 0-d tensor is its own maximum, at index 0, as in torch
+            self._dims(dim)  # (raises for a dim outside [-1, 0])
+            return MaxResult(self.reshape(()), Tensor(np.zeros((), int64)))
+        op = ops.Max(self._dims(dim)[0], keepdim)
         values = Tensor._result(op, self)
         indices = op.indices if keepdim else op.indices.squeeze(op.dim)
         return MaxResult(values, Tensor(indices.astype(int64)))
@@ -456,6 +484,8 @@ def _index(index, ndim):
                 raise IndexError(f"tensors used as indices must be long, int, byte or bool "
                                  f"tensors (got {item.dtype})")
             basic = False
+        elif ndim == 0 and isinstance(item, slice):
+            raise IndexError("slice() cannot be applied to a 0-dim tensor.")
         elif ndim == 0 and item is not None and item is not Ellipsis:
             raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python "
                              "or `tensor.item<T>()` in C++ to convert a 0-dim tensor to a "
@@ -493,6 +523,8 @@ def ones_like(t, dtype=None, requires_grad=False):
 def arange(start, end=None, step=1, dtype=None, requires_grad=False):
     start, end = (0, start) if end is None else (start, end)
     data = np.arange(start, end, step)
+    if dtype is None:  # float arguments give torch's default float32, not numpy's float64
+        dtype = float32 if data.dtype.kind == "f" else int64
     return Tensor(data, dtype=dtype, requires_grad=requires_grad)
 
 
