@@ -76,5 +76,7 @@ __all__ = [
     "randint", "multinomial", "Generator", "manual_seed", "no_grad", "scope",
     "is_grad_enabled", "tanh", "exp", "log", "sqrt", "relu", "sigmoid", "softmax",
     "log_softmax", "matmul", "all", "allclose", "float32", "float64", "int64", "bool_", "long",
-    "float", "double", "PRIMITIVES",
+    "float", "double", "PRIMITIVES", "nn", "optim",
 ]
+
+from . import nn, optim  # noqa: E402  (torch.nn and torch.optim come with `import torch`)

@@ -196,7 +196,11 @@ def save_checkpoint(path, model, optimizer, meta):
     path.parent.mkdir(parents=True, exist_ok=True)
     arrays = {f"model/{k}": v for k, v in model.state_dict().items()}
     opt_state = optimizer.state_dict()
-    arrays.update({f"optim/{k}": np.asarray(v) for k, v in _flatten(opt_state).items()})
+    # the optimizer's arrays (momentum buffers) go in as arrays, its settings into the JSON
+    arrays.update({f"optim/{pos}/{name}": np.asarray(value)
+                   for pos, entry in opt_state["state"].items()
+                   for name, value in entry.items()})
+    meta = dict(meta, param_groups=opt_state["param_groups"])
     arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
@@ -209,33 +213,6 @@ def save_checkpoint(path, model, optimizer, meta):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
-
-
-def _flatten(tree, prefix=""):
-    """A nested dict of arrays/numbers as one flat dict with '/'-joined keys."""
-    flat = {}
-    for key, value in tree.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(_flatten(value, name + "/"))
-        else:
-            flat[name] = value
-    return flat
-
-
-def _unflatten(flat):
-    tree = {}
-    for name, value in flat.items():
-        node = tree
-        *parents, leaf = name.split("/")
-        for part in parents:
-            node = node.setdefault(_key(part), {})
-        node[_key(leaf)] = value
-    return tree
-
-
-def _key(part):
-    return int(part) if part.isdigit() else part
 
 
 def load_checkpoint(path):
@@ -255,8 +232,12 @@ def load_checkpoint(path):
     if not isinstance(meta, dict) or meta.get("format") != "minigrad-makemore/1":
         raise CheckpointError(f"{path} is not a minigrad makemore checkpoint")
     model = {k[len("model/"):]: v for k, v in arrays.items() if k.startswith("model/")}
-    opt = _unflatten({k[len("optim/"):]: v for k, v in arrays.items()
-                      if k.startswith("optim/")})
+    state = {}
+    for key, value in arrays.items():
+        if key.startswith("optim/"):
+            _, pos, name = key.split("/", 2)
+            state.setdefault(int(pos), {})[name] = value
+    opt = {"state": state, "param_groups": meta.get("param_groups", [])}
     return meta, model, opt
 
 
@@ -339,7 +320,8 @@ def train(args):
         loss = model.loss(minigrad.tensor(Xtr[ix]), minigrad.tensor(Ytr[ix]))
         optimizer.zero_grad()
         loss.backward()
-        optimizer.lr = 0.1 if step < steps // 2 else 0.01  # the lectures' step decay
+        # the lectures' step decay: lr 0.1, then 0.01 for the second half
+        optimizer.param_groups[0]["lr"] = 0.1 if step < steps // 2 else 0.01
         optimizer.step()
         window.append(loss.item())
         if len(window) == 1000 or step == steps - 1:
@@ -372,8 +354,8 @@ def calibrate_batchnorm(model, X, chunk=20_000):
             min(chunk, len(X) - i), -1)).data for i in range(0, len(X), chunk)]
     h = np.concatenate(hs).astype(np.float64)
     bn = model.batchnorm
-    bn.running_mean[...] = h.mean(0)
-    bn.running_var[...] = h.var(0, ddof=1)
+    bn.running_mean.data[...] = h.mean(0)
+    bn.running_var.data[...] = h.var(0, ddof=1)
 
 
 def evaluate(model, X, Y, chunk=20_000):
