@@ -15,9 +15,10 @@ import numpy as np
 
 from .autograd import is_grad_enabled, no_grad, scope
 from .ops import PRIMITIVES
-from .tensor import (Generator, Tensor, arange, bool_, float32, float64, int64, manual_seed,
-                     multinomial, ones, ones_like, rand, randint, randn, tensor, zeros,
-                     zeros_like)
+from .convert import bool_, float32, float64, int64
+from .creation import (Generator, arange, manual_seed, multinomial, ones, ones_like, rand,
+                       randint, randn, tensor, zeros, zeros_like)
+from .tensor import Tensor
 
 long = int64
 float = float32  # noqa: A001  (torch.float is float32)

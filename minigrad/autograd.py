@@ -27,15 +27,24 @@ def no_grad():
         _state["grad_enabled"] = previous
 
 
-@contextlib.contextmanager
-def scope(name):
-    """Tag every node made inside with a name path ("model/batchnorm"); viz draws them as boxes."""
-    previous = _state["scope"]
-    _state["scope"] = name if previous is None else f"{previous}/{name}"
-    try:
-        yield
-    finally:
-        _state["scope"] = previous
+class scope:
+    """Tag every node made inside with a name path ("model/batchnorm"); viz draws them as boxes.
+
+    A small class rather than a generator: every nn.Module call opens one, so it is hot.
+    """
+
+    __slots__ = ("name", "previous")
+
+    def __init__(self, name):
+        self.name = name
+
+    def __enter__(self):
+        self.previous = outer = _state["scope"]
+        _state["scope"] = self.name if outer is None else f"{outer}/{self.name}"
+        return self
+
+    def __exit__(self, *exc):
+        _state["scope"] = self.previous
 
 
 def sum_to_shape(grad, shape):
@@ -56,30 +65,23 @@ def sum_to_shape(grad, shape):
 def toposort(root):
     """Nodes that require grad, every parent before its children, without recursion.
 
-    An explicit stack replaces the call stack, so a 100,000-deep chain needs no recursion
-    limit. A node is emitted after all of its parents (post-order); `seen` is keyed by
-    identity, so two equal-valued tensors stay two nodes.
+    Depth-first with an explicit stack of (node, iterator over its parents), so a
+    100,000-deep chain needs no recursion limit. A node is emitted once all its parents are
+    (post-order). `seen` is keyed by identity, so two equal-valued tensors stay two nodes.
     """
-    order, seen = [], set()
-    stack = [(root, False)]
+    order, seen = [], {id(root)}
+    stack = [(root, iter(root._parents))]
     while stack:
-        node, parents_done = stack.pop()
-        if parents_done:
+        node, parents = stack[-1]
+        for parent in parents:
+            if parent._requires_grad and id(parent) not in seen:
+                seen.add(id(parent))
+                stack.append((parent, iter(parent._parents)))
+                break
+        else:  # every parent is emitted: emit the node
+            stack.pop()
             order.append(node)
-            continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
-        for parent in node._parents:
-            if parent.requires_grad and id(parent) not in seen:
-                stack.append((parent, False))
     return order
-
-
-def _owner(a):
-    # numpy points every view's `.base` straight at the array that owns the memory.
-    return a if a.base is None else a.base
 
 
 def backward(root, gradient):
@@ -87,32 +89,38 @@ def backward(root, gradient):
 
     The contributions travelling through the graph live in a private dict, never in `.grad`:
     calling backward twice therefore adds exactly one more contribution, instead of sending
-    an already accumulated `.grad` down the graph again.
+    an already accumulated `.grad` down the graph again. `.grad` is written only after the
+    whole walk succeeded, so an op that raises half-way leaves every `.grad` untouched.
     """
     pending = {id(root): gradient}
-    done = []  # (node, grad), written to `.grad` only after the whole walk succeeded
+    done = []
     for node in reversed(toposort(root)):
         grad = pending.pop(id(node), None)
         if grad is None:  # every op returned None for this input: nothing flows here
             continue
         done.append((node, grad))
-        if node._op is None:
+        op = node._op
+        if op is None:
             continue
         parents = node._parents
-        in_grads = node._op.backward(grad, node.data, *[p.data for p in parents])
+        in_grads = op.backward(grad, node.data, *[p.data for p in parents])
+        owner = grad if grad.base is None else grad.base  # numpy's views point at the owner
         for parent, g in zip(parents, in_grads):
-            if g is None or not parent.requires_grad:
+            if g is None or not parent._requires_grad:
                 continue
-            # An op may pass `grad` through (add) or return a view of it (reshape): copy so
-            # that no two `.grad` arrays share memory.
-            if _owner(g) is _owner(grad):
+            # An op may pass `grad` through (add) or return a view of it (reshape): copy, so
+            # that no two `.grad` arrays share memory and in-place sums below are safe.
+            if g is grad or g.base is owner:
                 g = g.copy()
-            g = sum_to_shape(g, parent.data.shape)
-            if g.dtype != parent.data.dtype:
-                g = g.astype(parent.data.dtype)
+            data = parent.data
+            if g.shape != data.shape:
+                g = sum_to_shape(g, data.shape)
+            if g.dtype != data.dtype:
+                g = g.astype(data.dtype)
             key = id(parent)
-            pending[key] = g if key not in pending else pending[key] + g
-    # An op that raised half-way (say np.seterr(all="raise") in a backward) left every .grad
-    # untouched: nothing is half-updated.
+            if key in pending:
+                pending[key] += g  # ours alone: every pending array is fresh or a copy
+            else:
+                pending[key] = g
     for node, grad in done:
         node.grad = grad if node.grad is None else node.grad + grad

@@ -35,7 +35,9 @@ from typing import NamedTuple
 import numpy as np
 
 from . import autograd, ops
-from .tensor import Tensor, float32, int64, ones, rand, randn, tensor, zeros
+from .convert import float32, int64
+from .creation import ones, rand, randn, tensor, zeros
+from .tensor import Tensor
 
 
 def Parameter(data, requires_grad=True):

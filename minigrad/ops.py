@@ -112,9 +112,11 @@ class Sum(Op):
         return np.asarray(x.sum(axis=self.dim, keepdims=self.keepdim))
 
     def backward(self, grad, out, x):
-        if not self.keepdim:
-            grad = np.expand_dims(grad, self.dim)
-        return (np.broadcast_to(grad, x.shape).copy(),)
+        if not self.keepdim:  # the summed axes come back with size 1, so dy broadcasts
+            grad = grad.reshape([1 if i in self.dim else n for i, n in enumerate(x.shape)])
+        dx = np.empty_like(x)
+        dx[...] = grad
+        return (dx,)
 
 
 class Max(Op):
@@ -130,9 +132,8 @@ class Max(Op):
         if self.dim is None:
             return np.asarray(x.max())
         # argmax returns the first maximum (NaN counts as maximal), as torch does
-        self.indices = np.expand_dims(np.argmax(x, axis=self.dim), self.dim)
-        values = np.take_along_axis(x, self.indices, axis=self.dim)
-        return values if self.keepdim else values.squeeze(self.dim)
+        self.indices = x.argmax(axis=self.dim, keepdims=True)
+        return x.max(axis=self.dim, keepdims=self.keepdim)  # the value at that index
 
     def backward(self, grad, out, x):
         if self.dim is None:

@@ -1,0 +1,165 @@
+"""Checking and converting what users pass in: data, dtypes, dims, shapes and indices.
+
+Everything here answers "is this input acceptable, and as what numpy value?", and raises
+torch's exception class with torch's key phrase when it is not (DESIGN.md policy 9). None of
+it is autograd: the engine core (tensor.py, ops.py, autograd.py) calls it at its edges.
+"""
+
+import numpy as np
+
+float32, float64, int64, bool_ = (np.dtype(t) for t in ("float32", "float64", "int64", "bool"))
+
+
+def as_array(data, dtype=None):
+    """numpy array from user data, with torch's defaults: float32 for floats, int64 for ints.
+
+    numpy input keeps its dtype, as torch.from_numpy does.
+    """
+    if hasattr(data, "_requires_grad"):  # a Tensor (no import: tensor.py imports us)
+        data = data.data
+    if isinstance(data, (np.ndarray, np.generic)):
+        array = np.asarray(data)
+    else:
+        try:
+            array = np.asarray(data)
+        except ValueError:
+            raise ValueError(f"expected sequence of equal length at every dim: {data!r:.60} "
+                             "is ragged") from None
+        if array.dtype.kind == "f":
+            array = array.astype(float32)
+        elif array.dtype.kind in "iu":
+            array = array.astype(int64)
+    if array.dtype.kind not in "biuf":
+        _refuse(data, array)
+    return array if dtype is None else array.astype(dtype, copy=False)
+
+
+def _refuse(data, array):
+    """Raise torch's exception for data that is not numbers (its class differs by case)."""
+    if isinstance(data, (np.ndarray, np.generic)) and not isinstance(data, str):
+        raise TypeError(f"can't convert np.ndarray of type numpy.{array.dtype.type.__name__}. "
+                        "The only supported types are: floats, integers and bool.")
+    if isinstance(data, str):
+        raise TypeError("new(): invalid data type 'str'")
+    if array.dtype.kind in "US":  # torch reads a string inside a list as one more dimension
+        raise ValueError("too many dimensions 'str'")
+    bad = next((v for v in array.flat if not isinstance(v, (bool, int, float))), data)
+    raise RuntimeError(f"Could not infer dtype of {type(bad).__name__}")
+
+
+def scalar_dtype(tensor_dtype, value):
+    """The dtype a Python scalar takes next to a tensor: it never widens the tensor.
+
+    float32 * 2.5 stays float32; an integer tensor meeting a float becomes float32 (torch's
+    default float); a bool tensor meeting an int becomes int64.
+    """
+    if isinstance(value, bool):
+        return tensor_dtype
+    if isinstance(value, int):
+        return int64 if tensor_dtype == bool_ else tensor_dtype
+    return tensor_dtype if tensor_dtype.kind == "f" else float32
+
+
+def result_dtype(a, b):
+    """torch's promotion between two tensors (a, b: the Tensors): float beats integer, the
+    wider float wins, and a 0-d tensor does not widen a dimensioned one of its kind."""
+    da, db = a.data.dtype, b.data.dtype
+    if da.kind == "f" and db.kind == "f" and (a.data.ndim == 0) != (b.data.ndim == 0):
+        return db if a.data.ndim == 0 else da
+    if (da.kind == "f") != (db.kind == "f"):
+        return da if da.kind == "f" else db
+    return np.promote_types(da, db)
+
+
+def dim(d, ndim):
+    """A non-negative axis, or torch's IndexError for one out of range."""
+    n = max(ndim, 1)  # a 0-d tensor accepts dim 0 and -1, as in torch
+    if not -n <= d < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
+                         f"but got {d})")
+    return d % n
+
+
+def dims(d, ndim):
+    """A tuple of non-negative axes from None, an int, or a tuple/list (empty means all)."""
+    if d is None or (isinstance(d, (tuple, list)) and not d):
+        return tuple(range(ndim))
+    axes = tuple(dim(a, ndim) for a in (d if isinstance(d, (tuple, list)) else (d,)))
+    for a in axes:
+        if axes.count(a) > 1:
+            raise RuntimeError(f"dim {a} appears multiple times in the list of dims")
+    return axes if ndim else ()
+
+
+def broadcast_error(a_shape, b_shape):
+    """torch's RuntimeError for shapes that do not broadcast (numpy says ValueError)."""
+    for i in range(1, min(len(a_shape), len(b_shape)) + 1):
+        m, n = a_shape[-i], b_shape[-i]
+        if m != n and m != 1 and n != 1:
+            raise RuntimeError(f"The size of tensor a ({m}) must match the size of tensor b "
+                               f"({n}) at non-singleton dimension "
+                               f"{max(len(a_shape), len(b_shape)) - i}")
+
+
+def matmul_shapes(a_shape, b_shape):
+    """torch's RuntimeError for operands that cannot be multiplied."""
+    if not a_shape or not b_shape:
+        raise RuntimeError("both arguments to matmul need to be at least 1D")
+    k_b = b_shape[0] if len(b_shape) == 1 else b_shape[-2]
+    if a_shape[-1] != k_b:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied "
+                           f"({'x'.join(map(str, a_shape))} and {'x'.join(map(str, b_shape))})")
+    if len(a_shape) > 2 and len(b_shape) > 2:
+        broadcast_error(a_shape[:-2], b_shape[:-2])
+
+
+def size_args(size):
+    """(2, 3) from f(2, 3) or f((2, 3)) or f([2, 3])."""
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = size[0]
+    return tuple(int(n) for n in size)
+
+
+def reshape_target(shape, size):
+    """Check a reshape/view target (one -1 at most) against the number of elements."""
+    if shape.count(-1) > 1:
+        raise RuntimeError("only one dimension can be inferred")
+    known = int(np.prod([n for n in shape if n != -1]))
+    if (-1 not in shape and known != size) or (-1 in shape and (known == 0 or size % known)) \
+            or any(n < -1 for n in shape):
+        raise RuntimeError(f"shape '[{', '.join(map(str, shape))}]' is invalid for input "
+                           f"of size {size}")
+    return shape
+
+
+def index(idx, ndim):
+    """A numpy index from a torch one; returns (index, is_basic).
+
+    Tensors, lists and ranges become integer or boolean arrays (advanced indexing); an index
+    of only ints, slices, None and Ellipsis is basic (it never repeats an element).
+    """
+    items = idx if isinstance(idx, tuple) else (idx,)
+    out, basic = [], True
+    for item in items:
+        if hasattr(item, "_requires_grad"):  # a Tensor
+            item = item.data
+        elif isinstance(item, (list, range)):
+            item = np.asarray(item)
+            if item.size == 0:
+                item = item.astype(int64)
+        elif isinstance(item, float):
+            raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or "
+                             "byte Variables are valid indices (got float)")
+        if isinstance(item, np.ndarray):
+            if item.dtype.kind not in "iub":
+                raise IndexError(f"tensors used as indices must be long, int, byte or bool "
+                                 f"tensors (got {item.dtype})")
+            basic = False
+        elif ndim == 0 and isinstance(item, slice):
+            raise IndexError("slice() cannot be applied to a 0-dim tensor.")
+        elif ndim == 0 and item is not None and item is not Ellipsis:
+            raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python "
+                             "or `tensor.item<T>()` in C++ to convert a 0-dim tensor to a "
+                             "number")
+        out.append(item)
+    return (tuple(out) if isinstance(idx, tuple) else out[0]), basic

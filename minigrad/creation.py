@@ -1,0 +1,82 @@
+"""Making tensors: from data, filled, ranges, and random (with a seedable Generator).
+
+torch's names and defaults: float32 for floats, int64 for integers. Random numbers come from
+numpy's PCG64, so a seed gives different numbers than torch's; the distributions are equal.
+"""
+
+import numpy as np
+
+from .convert import as_array, float32, float64, int64, size_args
+from .tensor import Tensor
+
+
+def tensor(data, dtype=None, requires_grad=False):
+    """A new leaf holding a copy of `data`."""
+    return Tensor(np.array(as_array(data, dtype)), requires_grad=requires_grad)
+
+
+def zeros(*size, dtype=None, requires_grad=False):
+    return Tensor(np.zeros(size_args(size), dtype or float32), requires_grad=requires_grad)
+
+
+def ones(*size, dtype=None, requires_grad=False):
+    return Tensor(np.ones(size_args(size), dtype or float32), requires_grad=requires_grad)
+
+
+def zeros_like(t, dtype=None, requires_grad=False):
+    return zeros(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def ones_like(t, dtype=None, requires_grad=False):
+    return ones(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, requires_grad=False):
+    start, end = (0, start) if end is None else (start, end)
+    data = np.arange(start, end, step)
+    if dtype is None:  # float arguments give torch's default float32, not numpy's float64
+        dtype = float32 if data.dtype.kind == "f" else int64
+    return Tensor(data, dtype=dtype, requires_grad=requires_grad)
+
+
+class Generator:
+    """A seeded random stream, standing in for torch.Generator (`.rng` is numpy's)."""
+
+    def __init__(self):
+        self.rng = np.random.default_rng()
+
+    def manual_seed(self, seed):
+        self.rng = np.random.default_rng(seed)
+        return self
+
+
+default_generator = Generator()
+
+
+def manual_seed(seed):
+    return default_generator.manual_seed(seed)
+
+
+def _rng(generator):
+    return (generator or default_generator).rng
+
+
+def randn(*size, generator=None, dtype=None, requires_grad=False):
+    data = _rng(generator).standard_normal(size_args(size), dtype=np.dtype(dtype or float32))
+    return Tensor(data, requires_grad=requires_grad)
+
+
+def rand(*size, generator=None, dtype=None, requires_grad=False):
+    data = _rng(generator).random(size_args(size), dtype=np.dtype(dtype or float32))
+    return Tensor(data, requires_grad=requires_grad)
+
+
+def randint(low, high, size, generator=None, dtype=None):
+    return Tensor(_rng(generator).integers(low, high, size=size, dtype=np.dtype(dtype or int64)))
+
+
+def multinomial(probs, num_samples, replacement=False, generator=None):
+    """Category indices drawn with probabilities proportional to `probs` (1-D)."""
+    p = probs.data.astype(float64)
+    return Tensor(_rng(generator).choice(p.size, size=num_samples, replace=replacement,
+                                         p=p / p.sum()))
