@@ -158,7 +158,12 @@ class Tensor:
         return apply(ops.Cast(self.dtype), self)  # a copy; its gradient is dy
 
     def to(self, dtype):
-        return self if self.data.dtype == dtype else apply(ops.Cast(np.dtype(dtype)), self)
+        dtype = np.dtype(dtype)
+        if self.data.dtype == dtype:
+            return self
+        if dtype.kind != "f":  # an integer or bool copy is a constant: no grad flows to it
+            return constant(self.data.astype(dtype))
+        return apply(ops.Cast(dtype), self)
 
     def float(self):
         return self.to(float32)

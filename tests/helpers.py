@@ -6,15 +6,17 @@
 backward with a random upstream gradient (never just `sum()`), and asserts that the output
 and the gradient of every input match.
 
-Tolerances (DESIGN.md testing policy): float64 uses torch.testing.assert_close defaults
-(rtol 1e-7, atol 1e-7); float32 uses the scale-aware bound max|a - b| <= 1e-6 + 1e-5 max|b|,
-because element-wise float32 tolerances fail honest code once a reduction is long.
+Tolerances (DESIGN.md testing policy), defined once in minigrad.check.close: float64 uses
+torch.testing.assert_close defaults (rtol 1e-7, atol 1e-7); float32 uses the scale-aware
+bound max|a - b| <= 1e-6 + 1e-5 max|b|, because element-wise float32 tolerances fail honest
+code once a reduction is long.
 """
 
 import numpy as np
 import torch
 
 import minigrad
+from minigrad.check import close, max_abs_diff
 
 
 def assert_match(actual, expected, name="tensor"):
@@ -24,19 +26,8 @@ def assert_match(actual, expected, name="tensor"):
     actual = np.asarray(actual)
     assert actual.shape == expected.shape, f"{name}: shape {actual.shape} != {expected.shape}"
     assert actual.dtype == expected.dtype, f"{name}: dtype {actual.dtype} != {expected.dtype}"
-    if actual.dtype == np.float32:
-        finite = np.isfinite(expected)
-        np.testing.assert_array_equal(np.isfinite(actual), finite, err_msg=name)
-        np.testing.assert_array_equal(actual[~finite], expected[~finite], err_msg=name)
-        if finite.any():
-            diff = np.abs(actual[finite].astype(np.float64) - expected[finite]).max()
-            bound = 1e-6 + 1e-5 * np.abs(expected[finite]).max()
-            assert diff <= bound, f"{name}: max|diff| {diff:.3g} > bound {bound:.3g}"
-    elif actual.dtype.kind == "f":
-        torch.testing.assert_close(torch.from_numpy(actual.copy()),
-                                   torch.from_numpy(expected.copy()), msg=name)
-    else:
-        np.testing.assert_array_equal(actual, expected, err_msg=name)
+    assert close(actual, expected), \
+        f"{name}: max|diff| {max_abs_diff(actual, expected):.3g} is outside the tolerance"
 
 
 def as_torch(a, requires_grad=False):
