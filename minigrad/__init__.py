@@ -13,7 +13,8 @@ a graph in torch and compares every node.
 
 import numpy as np
 
-from .autograd import is_grad_enabled, no_grad, scope
+from . import check  # noqa: F401  (minigrad.check, imports torch only when called)
+from .autograd import detect_anomaly, is_grad_enabled, no_grad, scope
 from .ops import PRIMITIVES
 from .convert import bool_, float32, float64, int64
 from .creation import (Generator, arange, manual_seed, multinomial, ones, ones_like, rand,
@@ -75,7 +76,7 @@ def allclose(a, b, rtol=1e-05, atol=1e-08):
 __all__ = [
     "Tensor", "tensor", "zeros", "ones", "zeros_like", "ones_like", "arange", "randn", "rand",
     "randint", "multinomial", "Generator", "manual_seed", "no_grad", "scope",
-    "is_grad_enabled", "tanh", "exp", "log", "sqrt", "relu", "sigmoid", "softmax",
+    "is_grad_enabled", "detect_anomaly", "tanh", "exp", "log", "sqrt", "relu", "sigmoid", "softmax",
     "log_softmax", "matmul", "all", "allclose", "float32", "float64", "int64", "bool_", "long",
     "float", "double", "PRIMITIVES", "nn", "optim",
 ]

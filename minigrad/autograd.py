@@ -7,9 +7,11 @@ consumers, and undoing broadcasting (`sum_to_shape`). Nothing here knows any op 
 
 import contextlib
 
+import numpy as np
 
-# Whether new results record their op and parents. `no_grad()` switches it off.
-_state = {"grad_enabled": True, "scope": None}
+# grad_enabled: whether new results record their op and parents (`no_grad()` switches it off);
+# scope: the name path new nodes are tagged with; anomaly: check every value for NaN/inf.
+_state = {"grad_enabled": True, "scope": None, "anomaly": False}
 
 
 def is_grad_enabled():
@@ -25,6 +27,38 @@ def no_grad():
         yield
     finally:
         _state["grad_enabled"] = previous
+
+
+@contextlib.contextmanager
+def detect_anomaly():
+    """Inside this block every forward result and every backward gradient is checked for
+    NaN/inf; the first offender raises a RuntimeError naming its node and op."""
+    previous = _state["anomaly"]
+    _state["anomaly"] = True
+    try:
+        yield
+    finally:
+        _state["anomaly"] = previous
+
+
+def _describe(node):
+    name = f"'{node.label}'" if node.label else "(unlabelled)"
+    return f"node {name} of shape {node.data.shape} made by op '{node._op.name}'"
+
+
+def check_forward(out, op, parents):
+    """detect_anomaly's forward check: the op's result must be finite where inputs are."""
+    data = out.data
+    if data.dtype.kind == "f" and not np.isfinite(data).all():
+        inputs = ", ".join(p.label or f"{p.data.dtype}{p.data.shape}" for p in parents)
+        raise RuntimeError(f"Function '{op.name}' returned nan or inf values in its output "
+                           f"of shape {data.shape} (inputs: {inputs})")
+
+
+def _check_backward(node, i, g):
+    if g.dtype.kind == "f" and not np.isfinite(g).all():
+        raise RuntimeError(f"Function '{node._op.name}' returned nan or inf values in its "
+                           f"{i}th output: the gradient for input {i} of {_describe(node)}")
 
 
 class scope:
@@ -104,6 +138,10 @@ def backward(root, gradient):
             continue
         parents = node._parents
         in_grads = op.backward(grad, node.data, *[p.data for p in parents])
+        if _state["anomaly"]:
+            for i, g in enumerate(in_grads):
+                if g is not None:
+                    _check_backward(node, i, g)
         owner = grad if grad.base is None else grad.base  # numpy's views point at the owner
         for parent, g in zip(parents, in_grads):
             if g is None or not parent._requires_grad:

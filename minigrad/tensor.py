@@ -15,7 +15,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import convert, ops
-from .autograd import _state, backward
+from .autograd import _state, backward, check_forward
 from .convert import bool_, float32, float64, int64
 
 _new = object.__new__
@@ -35,6 +35,8 @@ def apply(op, *parents):
     out.data = data if data.__class__ is np.ndarray else np.asarray(data)
     out.grad = out.label = None
     out.scope = _state["scope"]
+    if _state["anomaly"]:
+        check_forward(out, op, parents)
     if _state["grad_enabled"]:
         for p in parents:
             if p._requires_grad:
