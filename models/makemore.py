@@ -39,6 +39,11 @@ class CheckpointError(RuntimeError):
     """A checkpoint that is missing, truncated, foreign, or made for another configuration."""
 
 
+def _one_line(error):
+    """load_state_dict's multi-line message folded into one line, for an 'error: ...' line."""
+    return " ".join(line.strip() for line in str(error).splitlines() if line.strip())
+
+
 # ---- data ------------------------------------------------------------------------------
 
 def load_words(path):
@@ -222,7 +227,11 @@ def load_checkpoint(path):
         raise CheckpointError(f"no checkpoint at {path}; train first: python -m "
                               f"models.makemore train --out {path.parent}")
     try:
-        with np.load(path, allow_pickle=False) as f:
+        loaded = np.load(path, allow_pickle=False)
+        if isinstance(loaded, np.ndarray):  # a .npy file holds one array, not named ones
+            raise CheckpointError(f"{path} is a single .npy array, not a minigrad makemore "
+                                  "checkpoint")
+        with loaded as f:
             arrays = {k: f[k] for k in f.files}
         meta = json.loads(arrays.pop("meta").tobytes().decode())
     except (zipfile.BadZipFile, ValueError, KeyError, OSError, EOFError,
@@ -231,6 +240,11 @@ def load_checkpoint(path):
                               f"(truncated or foreign file): {e}") from None
     if not isinstance(meta, dict) or meta.get("format") != "minigrad-makemore/1":
         raise CheckpointError(f"{path} is not a minigrad makemore checkpoint")
+    # checked here so that sample and --resume fail with this message, not a KeyError
+    missing = [k for k in ("vocab", "block_size", "n_embd", "hidden", "step", "losses", "rng")
+               if k not in meta]
+    if missing:
+        raise CheckpointError(f"{path} is damaged: its metadata lacks {', '.join(missing)}")
     model = {k[len("model/"):]: v for k, v in arrays.items() if k.startswith("model/")}
     state = {}
     for key, value in arrays.items():
@@ -248,7 +262,8 @@ def model_from_checkpoint(path):
     try:
         model.load_state_dict(state)
     except RuntimeError as e:
-        raise CheckpointError(f"{path} does not fit the model it describes: {e}") from None
+        raise CheckpointError(f"{path} does not fit the model it describes: "
+                              f"{_one_line(e)}") from None
     model.eval()
     return meta, Vocab(meta["vocab"][1:]), model
 
@@ -258,7 +273,9 @@ def model_from_checkpoint(path):
 class ProgressBar:
     """A one-line progress bar on stderr: steps, rate, ETA and the running loss."""
 
-    def __init__(self, total, start=0, width=30, stream=sys.stderr):
+    def __init__(self, total, start=0, width=30, stream=None):
+        # sys.stderr looked up now, not at import: redirect_stderr and capsys then see the bar
+        stream = sys.stderr if stream is None else stream
         self.total, self.start, self.width, self.stream = total, start, width, stream
         self.t0 = self.last = time.perf_counter()
         self.tty = stream.isatty()
@@ -302,15 +319,28 @@ def train(args):
     rng = np.random.default_rng(args.seed)
     if args.resume:
         old, state, opt_state = load_checkpoint(ckpt)
+        foreign = "".join(sorted(set(vocab.chars) - set(old["vocab"])))
+        if foreign:
+            raise CheckpointError(f"{args.data} has characters {foreign!r} that are not in the "
+                                  f"vocabulary of {ckpt} ({old['vocab'][1:]!r})")
         for key in ("vocab", "block_size", "n_embd", "hidden", "batch_size", "fused_ce"):
             if old.get(key) != meta[key]:
                 raise CheckpointError(f"{ckpt} was made with {key}={old.get(key)!r}, this run "
                                       f"asks for {key}={meta[key]!r}")
-        model.load_state_dict(state)
-        optimizer.load_state_dict(opt_state)
+        if old["step"] > steps:
+            raise ValueError(f"{ckpt} is at step {old['step']}, past --steps {steps}")
+        try:
+            model.load_state_dict(state)
+            optimizer.load_state_dict(opt_state)
+        except (RuntimeError, ValueError) as e:  # arrays that do not fit the meta's config
+            raise CheckpointError(f"{ckpt} does not fit the model it describes: "
+                                  f"{_one_line(e)}") from None
         meta.update(step=old["step"], losses=old["losses"])
         rng.bit_generator.state = old["rng"]
         print(f"resumed from {ckpt} at step {old['step']}")
+    # a run killed while saving leaves its temporary file behind; this run owns --out now
+    for stale in ckpt.parent.glob(ckpt.name + ".*.tmp"):
+        stale.unlink(missing_ok=True)
     print(f"{len(words)} words, vocabulary {len(vocab)}, {Xtr.shape[0]} training examples, "
           f"{sum(p.numel() for p in model.parameters())} parameters; {steps} steps")
     bar = ProgressBar(steps, start=meta["step"])
