@@ -1,0 +1,17 @@
+"""viz: draw a recorded minigrad graph with graphviz.
+
+    import viz
+    loss.backward()
+    viz.draw_graph(loss)                       # a graphviz.Digraph; a notebook shows it
+    viz.render(loss, "loss", format="svg")     # writes loss.gv and loss.svg
+    viz.to_dot(loss, collapse=["batchnorm"])   # plain DOT text, no graphviz needed
+
+Tensors are tables (name, shape, dtype, data, grad), ops are small boxes between them, scopes
+(`with minigrad.scope("bn"):`) are clusters. See graph.build for every option.
+viz imports minigrad's tensors duck-typed; minigrad never imports viz.
+"""
+
+from .graph import to_dot
+from .render import DotNotFound, draw_graph, render
+
+__all__ = ["DotNotFound", "draw_graph", "render", "to_dot"]
