@@ -42,23 +42,34 @@ def detect_anomaly():
 
 
 def _describe(node):
+    """A node for an anomaly message: its label, shape, dtype, the op that made it, scope."""
     name = f"'{node.label}'" if node.label else "(unlabelled)"
-    return f"node {name} of shape {node.data.shape} made by op '{node._op.name}'"
+    made = f"made by op '{node._op.name}'" if node._op is not None else "a leaf"
+    where = f" in scope '{node.scope}'" if node.scope else ""
+    return f"node {name} of shape {node.data.shape} ({node.data.dtype}), {made}{where}"
 
 
 def check_forward(out, op, parents):
-    """detect_anomaly's forward check: the op's result must be finite where inputs are."""
+    """detect_anomaly's forward check: the op's result must be finite where inputs are.
+
+    A non-finite input (say a leaf the user filled with -inf) is not this op's doing, so it
+    passes. The new node has no label yet (labels are set after it is made): the message
+    names the op, the output's shape and the inputs.
+    """
     data = out.data
-    if data.dtype.kind == "f" and not np.isfinite(data).all():
-        inputs = ", ".join(p.label or f"{p.data.dtype}{p.data.shape}" for p in parents)
+    if data.dtype.kind == "f" and not np.isfinite(data).all() and all(
+            np.isfinite(p.data).all() for p in parents if p.data.dtype.kind == "f"):
+        where = f" in scope '{out.scope}'" if out.scope else ""
+        inputs = "; ".join(_describe(p) for p in parents)
         raise RuntimeError(f"Function '{op.name}' returned nan or inf values in its output "
-                           f"of shape {data.shape} (inputs: {inputs})")
+                           f"of shape {data.shape} ({data.dtype}){where}; inputs: {inputs}")
 
 
 def _check_backward(node, i, g):
     if g.dtype.kind == "f" and not np.isfinite(g).all():
         raise RuntimeError(f"Function '{node._op.name}' returned nan or inf values in its "
-                           f"{i}th output: the gradient for input {i} of {_describe(node)}")
+                           f"{i}th output, the gradient for {_describe(node._parents[i])}; "
+                           f"it is input {i} of {_describe(node)}")
 
 
 class scope:
@@ -93,7 +104,7 @@ def sum_to_shape(grad, shape):
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1
     )
-    return grad.sum(axis=axes, keepdims=True).reshape(shape)
+    return np.add.reduce(grad, axis=axes, keepdims=True).reshape(shape)
 
 
 def toposort(root):
@@ -140,7 +151,7 @@ def backward(root, gradient):
         in_grads = op.backward(grad, node.data, *[p.data for p in parents])
         if _state["anomaly"]:
             for i, g in enumerate(in_grads):
-                if g is not None:
+                if g is not None and parents[i]._requires_grad:  # unused grads, as torch
                     _check_backward(node, i, g)
         owner = grad if grad.base is None else grad.base  # numpy's views point at the owner
         for parent, g in zip(parents, in_grads):

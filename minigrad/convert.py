@@ -5,6 +5,8 @@ torch's exception class with torch's key phrase when it is not (DESIGN.md policy
 it is autograd: the engine core (tensor.py, ops.py, autograd.py) calls it at its edges.
 """
 
+import math
+
 import numpy as np
 
 float32, float64, int64, bool_ = (np.dtype(t) for t in ("float32", "float64", "int64", "bool"))
@@ -124,7 +126,7 @@ def reshape_target(shape, size):
     """Check a reshape/view target (one -1 at most) against the number of elements."""
     if shape.count(-1) > 1:
         raise RuntimeError("only one dimension can be inferred")
-    known = int(np.prod([n for n in shape if n != -1]))
+    known = math.prod(n for n in shape if n != -1)
     if (-1 not in shape and known != size) or (-1 in shape and (known == 0 or size % known)) \
             or any(n < -1 for n in shape):
         raise RuntimeError(f"shape '[{', '.join(map(str, shape))}]' is invalid for input "
@@ -150,6 +152,8 @@ def index(idx, ndim):
         elif isinstance(item, float):
             raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or "
                              "byte Variables are valid indices (got float)")
+        if isinstance(item, np.ndarray) and item.ndim == 0 and item.dtype.kind in "iu":
+            item = int(item)  # torch reads a 0-d integer tensor as an int: a select
         if isinstance(item, np.ndarray):
             if item.dtype.kind not in "iub":
                 raise IndexError(f"tensors used as indices must be long, int, byte or bool "
@@ -163,3 +167,45 @@ def index(idx, ndim):
                              "number")
         out.append(item)
     return (tuple(out) if isinstance(idx, tuple) else out[0]), basic
+
+
+def _is_int(item):
+    return isinstance(item, (int, np.integer)) and not isinstance(item, (bool, np.bool_))
+
+
+def ints_first(index):
+    """(the ints, the rest) for an advanced index that holds ints, else None.
+
+    torch applies the ints of an index first, as selects, then the arrays; numpy counts an
+    int among the advanced indices, which moves the result's axes when a slice separates it
+    from an array. For x of shape (2, 3, 4), torch's x[0, :, [1, 2]] has shape (3, 2) and
+    numpy's (2, 3). Indexing with the two halves in turn gives torch's result.
+    """
+    if not isinstance(index, tuple) or not any(_is_int(item) for item in index):
+        return None
+    first, rest = [], []
+    for item in index:
+        if _is_int(item):
+            first.append(item)
+        elif isinstance(item, np.ndarray):  # keep the axes an array covers (none if 0-d)
+            first += [slice(None)] * (item.ndim if item.dtype == bool_ else 1)
+            rest.append(item)
+        elif item is None:  # the new axis is made first, then passed over
+            first.append(None)
+            rest.append(slice(None))
+        else:  # a slice is taken second; an Ellipsis stands in both halves
+            first.append(slice(None) if isinstance(item, slice) else item)
+            rest.append(item)
+    return tuple(first), tuple(rest)
+
+
+def permutation(dims, ndim):
+    """The non-negative dims of a permute, checked in torch's order (length, range, repeats)."""
+    if len(dims) != ndim:
+        raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does "
+                           f"not match the length of the desired ordering of dimensions i.e. "
+                           f"input.dim() = {ndim} is not equal to len(dims) = {len(dims)}")
+    dims = tuple(dim(d, ndim) for d in dims)
+    if len(set(dims)) != ndim:
+        raise RuntimeError("permute(): duplicate dims are not allowed.")
+    return dims

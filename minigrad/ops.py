@@ -18,7 +18,7 @@ class Op:
     name = "op"
 
     def __repr__(self):
-        args = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__slots__ if k != "indices")
+        args = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__slots__ if k not in ("indices", "inverse"))
         return f"{self.name}({args})"
 
 
@@ -109,7 +109,7 @@ class Sum(Op):
         self.dim, self.keepdim = dim, keepdim  # dim: tuple of non-negative axes
 
     def forward(self, x):
-        return np.asarray(x.sum(axis=self.dim, keepdims=self.keepdim))
+        return np.add.reduce(x, axis=self.dim, keepdims=self.keepdim)
 
     def backward(self, grad, out, x):
         if not self.keepdim:  # the summed axes come back with size 1, so dy broadcasts
@@ -141,9 +141,10 @@ class Max(Op):
             return (mask * (grad / mask.sum(dtype=x.dtype)),)
         if not self.keepdim:
             grad = np.expand_dims(grad, self.dim)
-        dx = np.zeros_like(x)
-        np.put_along_axis(dx, self.indices, grad, axis=self.dim)
-        return (dx,)
+        # one-hot along dim at the stored index: position == index, then times dy
+        positions = np.arange(x.shape[self.dim]).reshape(
+            [-1 if i == self.dim else 1 for i in range(x.ndim)])
+        return ((positions == self.indices) * grad,)
 
 
 class MatMul(Op):
@@ -185,17 +186,18 @@ class Reshape(Op):
 
 class Permute(Op):
     # y = transpose(x, dims)  ->  dx = transpose(dy, inverse permutation of dims)
-    __slots__ = ("dims",)
+    __slots__ = ("dims", "inverse")
     name = "permute"
 
     def __init__(self, dims):
         self.dims = dims
+        self.inverse = tuple(sorted(range(len(dims)), key=dims.__getitem__))
 
     def forward(self, x):
-        return np.transpose(x, self.dims)
+        return x.transpose(self.dims)
 
     def backward(self, grad, out, x):
-        return (np.transpose(grad, np.argsort(self.dims)),)
+        return (grad.transpose(self.inverse),)
 
 
 class GetItem(Op):

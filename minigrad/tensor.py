@@ -10,6 +10,7 @@ where torch would refuse a non-contiguous view); `grad` is a numpy array, not a 
 Input checks live in convert.py, creation functions in creation.py.
 """
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -327,7 +328,7 @@ class Tensor:
         if self.data.dtype.kind != "f":
             raise RuntimeError("mean(): could not infer output dtype. Input dtype must be "
                                f"either a floating point or complex dtype. Got: {self.dtype}")
-        count = int(np.prod([self.shape[d] for d in convert.dims(dim, self.ndim)]))
+        count = math.prod(self.shape[d] for d in convert.dims(dim, self.ndim))
         # mean = sum / count; an empty mean is 0 * nan = nan, as torch
         return self.sum(dim, keepdim) * (1 / count if count else float("nan"))
 
@@ -359,11 +360,21 @@ class Tensor:
             return constant(np.asarray(np.argmax(self.data)))
         return self.max(dim, keepdim).indices
 
+    def _softmax_of_nothing(self, dim):
+        """torch's (log_)softmax of an empty tensor is empty. It skips the max (an empty dim
+        has none) and the sum (1 / 0 and log 0 would hide inf and NaN grads inside)."""
+        convert.dim(dim, self.ndim)  # still torch's IndexError for a bad dim
+        return self * 1.0  # a new node of the same (empty) shape
+
     def softmax(self, dim):
+        if self.data.size == 0:
+            return self._softmax_of_nothing(dim)
         e = (self - self.max(dim, keepdim=True).values.detach()).exp()  # shift-invariant
         return e / e.sum(dim, keepdim=True)
 
     def log_softmax(self, dim):
+        if self.data.size == 0:
+            return self._softmax_of_nothing(dim)
         # log softmax(x) = z - log(sum(exp(z))) with z = x - max(x): exp never overflows
         z = self - self.max(dim, keepdim=True).values.detach()
         return z - z.exp().sum(dim, keepdim=True).log()
@@ -371,6 +382,8 @@ class Tensor:
     # ---- shapes and indexing ----------------------------------------------------------
 
     def reshape(self, *shape):
+        if not shape:  # torch's reshape() and view() need a size, () for a 0-d result
+            raise TypeError('reshape() missing 1 required positional arguments: "shape"')
         shape = convert.reshape_target(convert.size_args(shape), self.data.size)
         return apply(ops.Reshape(shape), self)
 
@@ -381,7 +394,7 @@ class Tensor:
 
     def permute(self, *dims):
         dims = dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
-        return apply(ops.Permute(tuple(convert.dim(d, self.ndim) for d in dims)), self)
+        return apply(ops.Permute(convert.permutation(dims, self.ndim)), self)
 
     def transpose(self, dim0, dim1):
         dims = list(range(self.ndim))
@@ -390,7 +403,12 @@ class Tensor:
         return self.permute(*dims)
 
     def __getitem__(self, index):
-        return apply(ops.GetItem(*convert.index(index, self.ndim)), self)
+        index, basic = convert.index(index, self.ndim)
+        if not basic:
+            split = convert.ints_first(index)
+            if split is not None:  # torch selects with the ints first: two getitems
+                return self[split[0]][split[1]]
+        return apply(ops.GetItem(index, basic), self)
 
     def __setitem__(self, index, value):
         if self._requires_grad:

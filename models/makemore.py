@@ -109,14 +109,17 @@ def split_words(words, seed=42):
 # ---- model -----------------------------------------------------------------------------
 
 class MLP(nn.Module):
-    """Embedding -> Linear -> BatchNorm (n-1) -> tanh -> Linear, initialised as the seed.
+    """Embedding -> Linear -> BatchNorm (n-1) -> tanh -> Linear.
 
-    The seed (cell 154) uses non-zero biases and batchnorm parameters on purpose, so that a
-    wrong gradient cannot hide behind a zero.
+    init="seed": the seed notebook's cell 154, which makes biases and batchnorm parameters
+    non-zero on purpose, so that a wrong gradient cannot hide behind a zero (check, graph).
+    init="lecture": the lectures' training initialisation (makemore part 3): the same Kaiming
+    W1, but a small W2 (x0.01) and zero b2, so the first loss is near ln(vocab) instead of
+    wasting steps on a confidently wrong start, and batchnorm's gain 1 and bias 0.
     """
 
     def __init__(self, vocab_size, block_size=3, n_embd=10, hidden=200, seed=2147483647,
-                 fused_ce=False):
+                 fused_ce=False, init="seed"):
         super().__init__()
         self.config = dict(vocab_size=vocab_size, block_size=block_size, n_embd=n_embd,
                            hidden=hidden)
@@ -138,6 +141,13 @@ class MLP(nn.Module):
             self.linear2.bias.data[...] = rng.standard_normal(vocab_size) * 0.1
             self.batchnorm.weight.data[...] = rng.standard_normal(hidden) * 0.1 + 1.0
             self.batchnorm.bias.data[...] = rng.standard_normal(hidden) * 0.1
+            if init == "lecture":
+                self.linear2.weight.data *= 0.1  # 0.1 * 0.1 = the lecture's 0.01
+                self.linear2.bias.data[...] = 0
+                self.batchnorm.weight.data[...] = 1
+                self.batchnorm.bias.data[...] = 0
+            elif init != "seed":
+                raise ValueError(f"init must be 'seed' or 'lecture', not {init!r}")
         for name, p in [("C", self.embedding.weight), ("W1", self.linear1.weight),
                         ("b1", self.linear1.bias), ("bngain", self.batchnorm.weight),
                         ("bnbias", self.batchnorm.bias), ("W2", self.linear2.weight),
@@ -314,7 +324,8 @@ def train(args):
     meta = dict(format="minigrad-makemore/1", vocab=vocab.chars, block_size=3, n_embd=10,
                 hidden=args.hidden, batch_size=args.batch_size, seed=args.seed, steps=steps,
                 fused_ce=args.fused_ce, step=0, losses=[])
-    model = MLP(len(vocab), hidden=args.hidden, seed=args.seed, fused_ce=args.fused_ce)
+    model = MLP(len(vocab), hidden=args.hidden, seed=args.seed, fused_ce=args.fused_ce,
+                init=args.init)
     optimizer = optim.SGD(model.parameters(), lr=0.1)
     rng = np.random.default_rng(args.seed)
     if args.resume:
@@ -502,6 +513,8 @@ def main(argv=None):
                    help=f"the lectures' full schedule: {FULL_STEPS} steps")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--seed", type=int, default=2147483647)
+    p.add_argument("--init", choices=["seed", "lecture"], default="seed",
+                   help="initialisation: the seed notebook's, or the lectures' training one")
     p.add_argument("--resume", action="store_true", help="continue from --out/model.npz")
     p.add_argument("--checkpoint-every", type=int, default=5_000)
     p.add_argument("--no-graph", action="store_true", help="skip drawing the graph")
