@@ -7,8 +7,6 @@ data file). It also reads the process's resident memory and, on request, tunes g
 allocator. It imports numpy only, so a numpy worker never pays for importing torch.
 """
 
-import ctypes
-import ctypes.util
 import resource
 
 import numpy as np
@@ -104,27 +102,6 @@ def peak_rss_mib():
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return peak
 
-
-# glibc's mallopt parameter numbers (malloc.h).
-M_TRIM_THRESHOLD = -1
-M_MMAP_THRESHOLD = -3
-
-
-def tune_malloc():
-    """Keep freed memory inside the process instead of giving it back to the OS.
-
-    By default glibc serves blocks above a (dynamic) mmap threshold with fresh mmap calls and
-    trims the heap top when more than the trim threshold is free. A training step frees and
-    reallocates the same few-MiB temporaries every step, so from batch 256 up each step
-    page-faults new zeroed pages (about 4,750 faults per step at 4096 x 200). Raising both
-    thresholds makes the allocator reuse those pages: DESIGN.md measured numpy 2.2-3.4x faster
-    at large batches. 32 MiB is the largest mmap threshold glibc accepts on 64-bit; 1 GiB of
-    free heap top is never trimmed here. Opt-in only: it changes the process, not the code.
-    """
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-    for param, value in ((M_MMAP_THRESHOLD, 32 << 20), (M_TRIM_THRESHOLD, 1 << 30)):
-        if libc.mallopt(param, value) != 1:  # mallopt returns 1 on success
-            raise RuntimeError(f"mallopt({param}, {value}) failed: not glibc?")
 
 
 # Implementation name -> (module, trainer class). Imported lazily, so that a numpy worker

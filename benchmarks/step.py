@@ -28,9 +28,10 @@ Optional extra rows:
   --malloc-tuned   "X (malloc tuned)" for minigrad and the numpy rows: the worker calls glibc
                    mallopt(M_MMAP_THRESHOLD, 32 MiB) and mallopt(M_TRIM_THRESHOLD, 1 GiB)
                    before anything else, so freed temporaries are reused instead of returned
-                   to the OS and page-faulted back every step (common.tune_malloc). DESIGN.md
-                   measured 2-3x for numpy at batch 256 and up. Opt-in: it tunes the process,
-                   which a library user would have to do themselves.
+                   to the OS and page-faulted back every step
+                   (minigrad.allocator.tune_malloc). DESIGN.md measured 2-3x for numpy at
+                   batch 256 and up. Opt-in: it tunes the process, which a library user
+                   would have to do themselves.
   --unset-openblas "torch-1t (openblas unset)" and "minigrad (openblas unset)": the worker
                    runs with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from its
                    environment. Only when at least one of them is set; tests and CI leave them
@@ -61,6 +62,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from minigrad.allocator import tune_malloc
+
 from . import check
 from .common import (
     CONFIGS,
@@ -71,7 +74,6 @@ from .common import (
     parse_config,
     peak_rss_mib,
     rss_mib,
-    tune_malloc,
 )
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -15,10 +15,22 @@ import numpy as np
 
 from . import check  # noqa: F401  (minigrad.check, imports torch only when called)
 from .autograd import detect_anomaly, is_grad_enabled, no_grad, scope
-from .ops import PRIMITIVES
 from .convert import bool_, float32, float64, int64
-from .creation import (Generator, arange, manual_seed, multinomial, ones, ones_like, rand,
-                       randint, randn, tensor, zeros, zeros_like)
+from .creation import (
+    Generator,
+    arange,
+    manual_seed,
+    multinomial,
+    ones,
+    ones_like,
+    rand,
+    randint,
+    randn,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from .ops import PRIMITIVES
 from .tensor import Tensor
 
 long = int64

@@ -18,7 +18,8 @@ class Op:
     name = "op"
 
     def __repr__(self):
-        args = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__slots__ if k not in ("indices", "inverse"))
+        shown = [k for k in self.__slots__ if k not in ("indices", "inverse")]  # not args
+        args = ", ".join(f"{k}={getattr(self, k)!r}" for k in shown)
         return f"{self.name}({args})"
 
 

@@ -517,6 +517,8 @@ def main(argv=None):
                    help="initialisation: the seed notebook's, or the lectures' training one")
     p.add_argument("--resume", action="store_true", help="continue from --out/model.npz")
     p.add_argument("--checkpoint-every", type=int, default=5_000)
+    p.add_argument("--tune-malloc", action="store_true",
+                   help="keep freed memory in the process (glibc): faster at large batches")
     p.add_argument("--no-graph", action="store_true", help="skip drawing the graph")
     p.add_argument("-n", type=int, default=20, help="names to sample after training")
 
@@ -537,6 +539,9 @@ def main(argv=None):
         if args.command == "train":
             if args.steps < 1:
                 parser.error("--steps must be at least 1")
+            if args.tune_malloc:
+                from minigrad.allocator import tune_malloc
+                tune_malloc()
             model, vocab, _ = train(args)
             for name in sample(model, vocab, args.n, seed=args.seed):
                 print(name)
