@@ -157,13 +157,13 @@ def backward(root, gradient):
         for parent, g in zip(parents, in_grads):
             if g is None or not parent._requires_grad:
                 continue
+            data = parent.data
+            if g.shape != data.shape:  # a broadcast input: summing down makes a new array
+                g = sum_to_shape(g, data.shape)
             # An op may pass `grad` through (add) or return a view of it (reshape): copy, so
             # that no two `.grad` arrays share memory and in-place sums below are safe.
             if g is grad or g.base is owner:
                 g = g.copy()
-            data = parent.data
-            if g.shape != data.shape:
-                g = sum_to_shape(g, data.shape)
             if g.dtype != data.dtype:
                 g = g.astype(data.dtype)
             key = id(parent)
@@ -172,4 +172,8 @@ def backward(root, gradient):
             else:
                 pending[key] = g
     for node, grad in done:
-        node.grad = grad if node.grad is None else node.grad + grad
+        if node.grad is not None:
+            grad = node.grad + grad
+        # numpy's 0-d arithmetic returns scalars (np.float64), not arrays; .grad is an array,
+        # so that in-place updates (optimizer.zero_grad(set_to_none=False)) work
+        node.grad = grad if grad.__class__ is np.ndarray else np.asarray(grad)
