@@ -513,7 +513,7 @@ def main(argv=None):
                    help=f"the lectures' full schedule: {FULL_STEPS} steps")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--seed", type=int, default=2147483647)
-    p.add_argument("--init", choices=["seed", "lecture"], default="seed",
+    p.add_argument("--init", choices=["seed", "lecture"], default="lecture",
                    help="initialisation: the seed notebook's, or the lectures' training one")
     p.add_argument("--resume", action="store_true", help="continue from --out/model.npz")
     p.add_argument("--checkpoint-every", type=int, default=5_000)

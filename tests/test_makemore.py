@@ -303,7 +303,7 @@ def test_train_sgd_steps_and_eval_match_torch(tmp_path):
     vocab = makemore.Vocab.from_words(words)
     splits = [makemore.build_dataset(part, vocab) for part in makemore.split_words(words)]
     Xtr, Ytr = splits[0]
-    twin = TorchTwin(makemore.MLP(len(vocab), hidden=HIDDEN))  # the same initial parameters
+    twin = TorchTwin(makemore.MLP(len(vocab), hidden=HIDDEN, init="lecture"))  # as train
     opt = torch.optim.SGD(list(twin.params.values()), lr=0.1)
     rng = np.random.default_rng(2147483647)  # train's default --seed draws the batches
     for step in range(steps):
