@@ -145,7 +145,9 @@ def index(idx, ndim):
     for item in items:
         if hasattr(item, "_requires_grad"):  # a Tensor
             item = item.data
-        elif isinstance(item, (list, range)):
+        elif isinstance(item, range):  # logprobs[range(n), Yb]: no Python-level iteration
+            item = np.arange(item.start, item.stop, item.step)
+        elif isinstance(item, list):
             item = np.asarray(item)
             if item.size == 0:
                 item = item.astype(int64)
@@ -166,6 +168,12 @@ def index(idx, ndim):
                              "or `tensor.item<T>()` in C++ to convert a 0-dim tensor to a "
                              "number")
         out.append(item)
+    if not basic and sum(item is Ellipsis for item in out) == 1 and ndim == sum(
+            (item.ndim if item.dtype == bool_ else 1) if isinstance(item, np.ndarray)
+            else item is not None and item is not Ellipsis for item in out):
+        # An Ellipsis that stands for no axis: numpy still counts arrays on either side as
+        # apart (and moves their axes first), torch counts them as adjacent. Drop it.
+        out = [item for item in out if item is not Ellipsis]
     return (tuple(out) if isinstance(idx, tuple) else out[0]), basic
 
 
