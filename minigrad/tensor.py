@@ -267,6 +267,10 @@ class Tensor:
         return (self * float(np.log(base))).exp()  # c ** a = exp(a * log c)
 
     def __matmul__(self, other):
+        if other.__class__ is Tensor and other.data.dtype != self.data.dtype:
+            # torch's matmul never promotes: float32 @ float64 is an error, not a float64
+            raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
+                               f"{self.data.dtype} != {other.data.dtype}")
         a, b = self._operand(other)
         convert.matmul_shapes(a.shape, b.shape)
         return apply(_MATMUL, a, b)
@@ -287,10 +291,14 @@ class Tensor:
         return self ** 0.5
 
     def relu(self):
-        return self * (self.data > 0)  # relu(x) = x * [x > 0]; the mask is a constant
+        # relu(x) = x * [not x <= 0]; the mask is a constant. Written as torch's threshold,
+        # so a NaN passes through with its gradient, as in torch ([NaN > 0] would drop it).
+        return self * ~(self.data <= 0)
 
     def abs(self):
-        return self * np.sign(self.data)  # |x| = x * sign(x); sign is a constant
+        # |x| = x * sign(x); sign is a constant. torch's sign(NaN) is 0 (numpy's is NaN, which
+        # would make the gradient NaN where torch's is 0)
+        return self * np.nan_to_num(np.sign(self.data))
 
     def sigmoid(self):
         return 0.5 * (1 + (0.5 * self).tanh())  # sigmoid(x) = (1 + tanh(x/2)) / 2, no overflow
