@@ -9,46 +9,23 @@ which is what minigrad's step does with the same source. Thread count is set by 
 import numpy as np
 import torch
 
-from .common import PARAM_NAMES
-from .seed_graph import forward
+from .seed_graph import SeedTrainer
 
 
-class Trainer:
+class Trainer(SeedTrainer):
     """One makemore training step in torch eager, on float32 leaf tensors."""
+
+    lib = torch
+    tensor = staticmethod(torch.from_numpy)
 
     def __init__(self, params, lr, threads=None):
         if threads is not None:
             torch.set_num_threads(threads)
-        self.lr = lr
-        # Copies: the caller's numpy arrays stay untouched for the other implementations.
-        self.params = {k: torch.from_numpy(params[k].copy()) for k in PARAM_NAMES}
-        for p in self.params.values():
-            p.requires_grad = True
-        self._plist = list(self.params.values())
+        super().__init__(params, lr)
 
-    def prepare(self, Xb, Yb):
-        """numpy int64 batch -> torch int64 tensors (done outside the timed loop)."""
-        return torch.from_numpy(Xb), torch.from_numpy(Yb)
-
-    def _forward_backward(self, batch):
-        loss = forward(torch, self.params, *batch)
-        for p in self._plist:
-            p.grad = None
-        loss.backward()
-        return loss
-
-    def step(self, batch):
-        """Forward, backward, SGD. Returns the loss tensor (no .item(): it is not timed)."""
-        loss = self._forward_backward(batch)
-        lr = self.lr
-        for p in self._plist:
-            p.data -= lr * p.grad
-        return loss
-
-    def grads(self, batch):
-        """(loss, {name: gradient as numpy}) without updating, for the gradient check."""
-        loss = self._forward_backward(batch)
-        return float(loss.item()), {k: p.grad.numpy().copy() for k, p in self.params.items()}
+    @staticmethod
+    def numpy(grad):
+        return grad.numpy().copy()
 
     def param_arrays(self):
         return {k: p.detach().numpy() for k, p in self.params.items()}
