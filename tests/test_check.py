@@ -20,6 +20,7 @@ from helpers import assert_match
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_ops import CASES
+from test_seed import seed_inputs
 
 import minigrad
 from minigrad import check, ops
@@ -109,20 +110,10 @@ def test_cases_record_every_primitive():
 
 def seed_graph(dtype, seed=0):
     """Cell 156's forward on random parameters; returns every named tensor, labelled."""
-    rng = np.random.default_rng(seed)
-    n, hidden, vocab, emb_dim, block = 32, 64, 27, 10, 3
-    params = {
-        "C": rng.standard_normal((vocab, emb_dim)),
-        "W1": rng.standard_normal((block * emb_dim, hidden)) * (5 / 3) / (block * emb_dim) ** 0.5,
-        "b1": rng.standard_normal(hidden) * 0.1,
-        "W2": rng.standard_normal((hidden, vocab)) * 0.1,
-        "b2": rng.standard_normal(vocab) * 0.1,
-        "batch_norm_gain": rng.standard_normal((1, hidden)) * 0.1 + 1.0,
-        "batch_norm_bias": rng.standard_normal((1, hidden)) * 0.1,
-    }
-    params = {k: minigrad.tensor(v.astype(dtype), requires_grad=True) for k, v in params.items()}
-    Xb = minigrad.tensor(rng.integers(0, vocab, (n, block)))
-    Yb = minigrad.tensor(rng.integers(0, vocab, n))
+    arrays, Xb, Yb = seed_inputs(dtype, seed=seed)  # cell 154's initialisation
+    n = len(Yb)
+    params = {k: minigrad.tensor(v, requires_grad=True) for k, v in arrays.items()}
+    Xb, Yb = minigrad.tensor(Xb), minigrad.tensor(Yb)
     C, W1, b1, W2, b2 = (params[k] for k in ("C", "W1", "b1", "W2", "b2"))
     batch_norm_gain, batch_norm_bias = params["batch_norm_gain"], params["batch_norm_bias"]
 
