@@ -37,7 +37,7 @@ import numpy as np
 from . import autograd, ops
 from .convert import float32, int64
 from .creation import ones, rand, randn, tensor, zeros
-from .tensor import Tensor
+from .tensor import Tensor, apply
 
 
 def Parameter(data, requires_grad=True):
@@ -536,7 +536,7 @@ def cross_entropy(input, target, reduction="mean", fused=True):
     target = _class_targets(target, input)
     logits = input if input.ndim == 2 else input.reshape(1, input.shape[0])  # (C,) -> (1, C)
     if fused:
-        loss = Tensor._result(ops.CrossEntropy(reduction), logits, target)
+        loss = apply(ops.CrossEntropy(reduction), logits, target)
     else:
         loss = _stepwise_cross_entropy(logits, target, reduction)
     return loss.reshape(()) if reduction == "none" and input.ndim == 1 else loss

@@ -66,7 +66,6 @@ class Tensor:
                  "__weakref__")
     __array_ufunc__ = None  # make `ndarray * Tensor` call Tensor.__rmul__
     __hash__ = object.__hash__  # identity, although == compares elementwise
-    _result = staticmethod(apply)
 
     def __init__(self, data, requires_grad=False, dtype=None, label=None):
         self.data = convert.as_array(data, dtype)
