@@ -10,8 +10,10 @@ import contextlib
 import numpy as np
 
 # grad_enabled: whether new results record their op and parents (`no_grad()` switches it off);
-# scope: the name path new nodes are tagged with; anomaly: check every value for NaN/inf.
-_state = {"grad_enabled": True, "scope": None, "anomaly": False}
+# scope: the name path new nodes are tagged with; anomaly: check every value for NaN/inf;
+# writes: a clock that ticks at every in-place write. A tensor's `_version` is the tick of its
+# last write, a recorded node's `_recorded` the tick when its op ran.
+_state = {"grad_enabled": True, "scope": None, "anomaly": False, "writes": 0}
 
 
 def is_grad_enabled():
@@ -46,7 +48,7 @@ def _describe(node):
     name = f"'{node.label}'" if node.label else "(unlabelled)"
     made = f"made by op '{node._op.name}'" if node._op is not None else "a leaf"
     where = f" in scope '{node.scope}'" if node.scope else ""
-    return f"node {name} of shape {node.data.shape} ({node.data.dtype}), {made}{where}"
+    return f"node {name} of shape {node._data.shape} ({node._data.dtype}), {made}{where}"
 
 
 def check_forward(out, op, parents):
@@ -56,9 +58,9 @@ def check_forward(out, op, parents):
     passes. The new node has no label yet (labels are set after it is made): the message
     names the op, the output's shape and the inputs.
     """
-    data = out.data
+    data = out._data
     if data.dtype.kind == "f" and not np.isfinite(data).all() and all(
-            np.isfinite(p.data).all() for p in parents if p.data.dtype.kind == "f"):
+            np.isfinite(p._data).all() for p in parents if p._data.dtype.kind == "f"):
         where = f" in scope '{out.scope}'" if out.scope else ""
         inputs = "; ".join(_describe(p) for p in parents)
         raise RuntimeError(f"Function '{op.name}' returned nan or inf values in its output "
@@ -70,6 +72,17 @@ def _check_backward(node, i, g):
         raise RuntimeError(f"Function '{node._op.name}' returned nan or inf values in its "
                            f"{i}th output, the gradient for {_describe(node._parents[i])}; "
                            f"it is input {i} of {_describe(node)}")
+
+
+def _modified_error(tensor, node):
+    """An input (or the result) of `node`'s op was written in place after the op ran."""
+    role = "its result" if tensor is node else "input " + str(
+        [p is tensor for p in node._parents].index(True))
+    raise RuntimeError(
+        "one of the variables needed for gradient computation has been modified by an "
+        f"inplace operation: {_describe(tensor)}, {role} of op '{node._op.name}' (which made "
+        f"{_describe(node)}), was written after the op used it. Change values after "
+        "backward() (as optimizer.step() does), or run the forward pass again.")
 
 
 class scope:
@@ -148,7 +161,13 @@ def backward(root, gradient):
         if op is None:
             continue
         parents = node._parents
-        in_grads = op.backward(grad, node.data, *[p.data for p in parents])
+        recorded = node._recorded  # no input, nor the result, may be written since
+        if node._version > recorded:
+            _modified_error(node, node)
+        for p in parents:
+            if p._version > recorded:
+                _modified_error(p, node)
+        in_grads = op.backward(grad, node._data, *[p._data for p in parents])
         if _state["anomaly"]:
             for i, g in enumerate(in_grads):
                 if g is not None and parents[i]._requires_grad:  # unused grads, as torch
@@ -157,7 +176,7 @@ def backward(root, gradient):
         for parent, g in zip(parents, in_grads):
             if g is None or not parent._requires_grad:
                 continue
-            data = parent.data
+            data = parent._data
             if g.shape != data.shape:  # a broadcast input: summing down makes a new array
                 g = sum_to_shape(g, data.shape)
             # An op may pass `grad` through (add) or return a view of it (reshape): copy, so

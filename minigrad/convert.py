@@ -18,7 +18,7 @@ def as_array(data, dtype=None):
     numpy input keeps its dtype, as torch.from_numpy does.
     """
     if hasattr(data, "_requires_grad"):  # a Tensor (no import: tensor.py imports us)
-        data = data.data
+        data = data._data
     if isinstance(data, (np.ndarray, np.generic)):
         array = np.asarray(data)
     else:
@@ -65,9 +65,9 @@ def scalar_dtype(tensor_dtype, value):
 def result_dtype(a, b):
     """torch's promotion between two tensors (a, b: the Tensors): float beats integer, the
     wider float wins, and a 0-d tensor does not widen a dimensioned one of its kind."""
-    da, db = a.data.dtype, b.data.dtype
-    if da.kind == "f" and db.kind == "f" and (a.data.ndim == 0) != (b.data.ndim == 0):
-        return db if a.data.ndim == 0 else da
+    da, db = a._data.dtype, b._data.dtype
+    if da.kind == "f" and db.kind == "f" and (a._data.ndim == 0) != (b._data.ndim == 0):
+        return db if a._data.ndim == 0 else da
     if (da.kind == "f") != (db.kind == "f"):
         return da if da.kind == "f" else db
     return np.promote_types(da, db)
@@ -144,7 +144,7 @@ def index(idx, ndim):
     out, basic = [], True
     for item in items:
         if hasattr(item, "_requires_grad"):  # a Tensor
-            item = item.data
+            item = item._data
         elif isinstance(item, range):  # logprobs[range(n), Yb]: no Python-level iteration
             item = np.arange(item.start, item.stop, item.step)
         elif isinstance(item, list):

@@ -279,6 +279,7 @@ class Module:
                                + "\n\t".join(errors))
         for key, array in arrays.items():
             own[key].data[...] = array  # in place: whoever holds the array sees the new values
+            own[key]._mark_written()  # a graph recorded before the load would be stale
         return _IncompatibleKeys(missing, unexpected)
 
     # ---- printing ----------------------------------------------------------------------

@@ -30,18 +30,20 @@ def apply(op, *parents):
 
     This is the per-op hot path of the engine, kept to a few attribute stores.
     """
-    data = op.forward(*[p.data for p in parents])
+    data = op.forward(*[p._data for p in parents])
     out = _new(Tensor)
     # numpy hands back a scalar (np.float32), not an array, for 0-d arithmetic
-    out.data = data if data.__class__ is np.ndarray else np.asarray(data)
+    out._data = data if data.__class__ is np.ndarray else np.asarray(data)
     out.grad = out.label = None
     out.scope = _state["scope"]
+    out._version = 0
     if _state["anomaly"]:
         check_forward(out, op, parents)
     if _state["grad_enabled"]:
         for p in parents:
             if p._requires_grad:
                 out._requires_grad, out._op, out._parents = True, op, parents
+                out._recorded = _state["writes"]  # backward checks no input was written since
                 return out
     out._requires_grad, out._op, out._parents = False, None, ()
     return out
@@ -50,8 +52,8 @@ def apply(op, *parents):
 def constant(array):
     """A leaf that never requires grad, around an array we already own (no checks)."""
     out = _new(Tensor)
-    out.data, out.grad, out.label, out.scope = array, None, None, _state["scope"]
-    out._requires_grad, out._op, out._parents = False, None, ()
+    out._data, out.grad, out.label, out.scope = array, None, None, _state["scope"]
+    out._requires_grad, out._op, out._parents, out._version = False, None, (), 0
     return out
 
 
@@ -62,14 +64,15 @@ class MaxResult(NamedTuple):
 
 
 class Tensor:
-    __slots__ = ("data", "grad", "_requires_grad", "_op", "_parents", "label", "scope",
-                 "__weakref__")
+    __slots__ = ("_data", "grad", "_requires_grad", "_op", "_parents", "label", "scope",
+                 "_version", "_recorded", "__weakref__")
     __array_ufunc__ = None  # make `ndarray * Tensor` call Tensor.__rmul__
     __hash__ = object.__hash__  # identity, although == compares elementwise
 
     def __init__(self, data, requires_grad=False, dtype=None, label=None):
-        self.data = convert.as_array(data, dtype)
+        self._data = convert.as_array(data, dtype)
         self.grad, self._op, self._parents, self.label = None, None, (), label
+        self._version = 0
         self.scope = _state["scope"]
         self._requires_grad = False
         self.requires_grad = requires_grad
@@ -77,14 +80,33 @@ class Tensor:
     # ---- attributes -------------------------------------------------------------------
 
     @property
+    def data(self):
+        return self._data
+
+    @data.setter
+    def data(self, value):
+        # `t.data = a` and also `t.data -= d`: Python runs an augmented assignment as get,
+        # in-place subtract, set. Either way the values changed, so stamp the write.
+        if value.__class__ is not np.ndarray:
+            value = value._data if isinstance(value, Tensor) else np.asarray(value)
+        self._data = value
+        self._mark_written()
+
+    def _mark_written(self):
+        """Stamp an in-place change. A recorded op whose input (or output) was written after
+        it was recorded would take its derivative at the wrong values: backward refuses."""
+        _state["writes"] += 1
+        self._version = _state["writes"]
+
+    @property
     def requires_grad(self):
         return self._requires_grad
 
     @requires_grad.setter
     def requires_grad(self, value):
-        if value and self.data.dtype.kind != "f":
+        if value and self._data.dtype.kind != "f":
             raise RuntimeError("only Tensors of floating point dtype can require gradients "
-                               f"(got {self.data.dtype})")
+                               f"(got {self._data.dtype})")
         if self._op is not None:  # torch refuses both True and False on a non-leaf
             raise RuntimeError("you can only change requires_grad flags of leaf variables.")
         self._requires_grad = bool(value)
@@ -93,9 +115,9 @@ class Tensor:
         self.requires_grad = requires_grad
         return self
 
-    shape = property(lambda self: self.data.shape)
-    ndim = property(lambda self: self.data.ndim)
-    dtype = property(lambda self: self.data.dtype)
+    shape = property(lambda self: self._data.shape)
+    ndim = property(lambda self: self._data.ndim)
+    dtype = property(lambda self: self._data.dtype)
     is_leaf = property(lambda self: self._op is None)
     T = property(lambda self: self.permute(*reversed(range(self.ndim))))
 
@@ -103,7 +125,7 @@ class Tensor:
         return self.shape if dim is None else self.shape[convert.dim(dim, self.ndim)]
 
     def numel(self):
-        return self.data.size
+        return self._data.size
 
     nelement = numel
 
@@ -111,10 +133,10 @@ class Tensor:
         return self.ndim
 
     def __repr__(self):
-        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        body = np.array2string(self._data, separator=", ", prefix="tensor(")
         extra = ", requires_grad=True" if self.requires_grad else ""
-        if self.data.dtype not in (float32, int64, bool_):
-            extra = f", dtype={self.data.dtype}" + extra
+        if self._data.dtype not in (float32, int64, bool_):
+            extra = f", dtype={self._data.dtype}" + extra
         return f"tensor({body}{extra})"
 
     def __len__(self):
@@ -126,10 +148,10 @@ class Tensor:
         return (self[i] for i in range(len(self)))
 
     def __bool__(self):
-        if self.data.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with {self.data.size} values is "
+        if self._data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with {self._data.size} values is "
                                "ambiguous")
-        return bool(self.data)
+        return bool(self._data)
 
     # ---- autograd ---------------------------------------------------------------------
 
@@ -139,11 +161,11 @@ class Tensor:
             raise RuntimeError("element 0 of tensors does not require grad and does not have "
                                "a grad_fn")
         if gradient is None:
-            if self.data.size != 1:
+            if self._data.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            gradient = np.ones_like(self.data)
+            gradient = np.ones_like(self._data)
         else:
-            gradient = np.array(convert.as_array(gradient), dtype=self.data.dtype)  # a copy
+            gradient = np.array(convert.as_array(gradient), dtype=self._data.dtype)  # a copy
             if gradient.shape != self.shape:
                 raise RuntimeError(f"Mismatch in shape: grad_output[0] has a shape of "
                                    f"{gradient.shape} and output[0] has a shape of "
@@ -154,17 +176,17 @@ class Tensor:
         """Accepted for torch compatibility: every node that requires grad keeps its grad."""
 
     def detach(self):
-        return constant(self.data)
+        return constant(self._data)
 
     def clone(self):
         return apply(ops.Cast(self.dtype), self)  # a copy; its gradient is dy
 
     def to(self, dtype):
         dtype = np.dtype(dtype)
-        if self.data.dtype == dtype:
+        if self._data.dtype == dtype:
             return self
         if dtype.kind != "f":  # an integer or bool copy is a constant: no grad flows to it
-            return constant(self.data.astype(dtype))
+            return constant(self._data.astype(dtype))
         return apply(ops.Cast(dtype), self)
 
     def float(self):
@@ -177,19 +199,19 @@ class Tensor:
         return self.to(int64)
 
     def item(self):
-        if self.data.size != 1:
-            raise RuntimeError(f"a Tensor with {self.data.size} elements cannot be converted "
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted "
                                "to Scalar")
-        return self.data.item()
+        return self._data.item()
 
     def numpy(self):
         if self._requires_grad:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
                                "tensor.detach().numpy() instead.")
-        return self.data
+        return self._data
 
     def tolist(self):
-        return self.data.tolist()
+        return self._data.tolist()
 
     # ---- element-wise arithmetic ------------------------------------------------------
 
@@ -197,10 +219,10 @@ class Tensor:
         """(self, other) as Tensors of one dtype, promoted the way torch promotes."""
         if other.__class__ is not Tensor:
             if isinstance(other, (bool, int, float)) and not isinstance(other, np.generic):
-                dtype = convert.scalar_dtype(self.data.dtype, other)
+                dtype = convert.scalar_dtype(self._data.dtype, other)
                 return self.to(dtype), constant(np.asarray(other, dtype=dtype))
             other = Tensor(other)
-        if self.data.dtype == other.data.dtype:
+        if self._data.dtype == other._data.dtype:
             return self, other
         dtype = convert.result_dtype(self, other)
         return self.to(dtype), other.to(dtype)
@@ -252,7 +274,7 @@ class Tensor:
         if isinstance(exponent, Tensor):  # a ** b = exp(b * log(a)), for a > 0
             return (exponent * self.log()).exp()
         exponent = float(exponent) if isinstance(exponent, float) else int(exponent)
-        kind = self.data.dtype.kind
+        kind = self._data.dtype.kind
         if kind != "f" and isinstance(exponent, int) and exponent < 0:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
         base = self if kind == "f" or isinstance(exponent, int) else self.float()
@@ -266,10 +288,10 @@ class Tensor:
         return (self * float(np.log(base))).exp()  # c ** a = exp(a * log c)
 
     def __matmul__(self, other):
-        if other.__class__ is Tensor and other.data.dtype != self.data.dtype:
+        if other.__class__ is Tensor and other._data.dtype != self._data.dtype:
             # torch's matmul never promotes: float32 @ float64 is an error, not a float64
             raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
-                               f"{self.data.dtype} != {other.data.dtype}")
+                               f"{self._data.dtype} != {other._data.dtype}")
         a, b = self._operand(other)
         convert.matmul_shapes(a.shape, b.shape)
         return apply(_MATMUL, a, b)
@@ -292,12 +314,12 @@ class Tensor:
     def relu(self):
         # relu(x) = x * [not x <= 0]; the mask is a constant. Written as torch's threshold,
         # so a NaN passes through with its gradient, as in torch ([NaN > 0] would drop it).
-        return self * ~(self.data <= 0)
+        return self * ~(self._data <= 0)
 
     def abs(self):
         # |x| = x * sign(x); sign is a constant. torch's sign(NaN) is 0 (numpy's is NaN, which
         # would make the gradient NaN where torch's is 0)
-        return self * np.nan_to_num(np.sign(self.data))
+        return self * np.nan_to_num(np.sign(self._data))
 
     def sigmoid(self):
         return 0.5 * (1 + (0.5 * self).tanh())  # sigmoid(x) = (1 + tanh(x/2)) / 2, no overflow
@@ -305,7 +327,7 @@ class Tensor:
     # ---- comparisons: constants that never require grad --------------------------------
 
     def _compare(self, fn, other):
-        return Tensor(fn(self.data, other.data if isinstance(other, Tensor) else other))
+        return Tensor(fn(self._data, other._data if isinstance(other, Tensor) else other))
 
     def __eq__(self, other):
         return self._compare(np.equal, other)
@@ -328,11 +350,11 @@ class Tensor:
     # ---- reductions -------------------------------------------------------------------
 
     def sum(self, dim=None, keepdim=False):
-        x = self if self.data.dtype.kind == "f" else self.long()  # integers sum as int64
+        x = self if self._data.dtype.kind == "f" else self.long()  # integers sum as int64
         return apply(ops.Sum(convert.dims(dim, self.ndim), keepdim), x)
 
     def mean(self, dim=None, keepdim=False):
-        if self.data.dtype.kind != "f":
+        if self._data.dtype.kind != "f":
             raise RuntimeError("mean(): could not infer output dtype. Input dtype must be "
                                f"either a floating point or complex dtype. Got: {self.dtype}")
         count = math.prod(self.shape[d] for d in convert.dims(dim, self.ndim))
@@ -341,7 +363,7 @@ class Tensor:
 
     def max(self, dim=None, keepdim=False):
         if dim is None:
-            if self.data.size == 0:
+            if self._data.size == 0:
                 raise RuntimeError("max(): Expected reduction dim to be specified for "
                                    "input.numel() == 0. Specify the reduction dim with the "
                                    "'dim' argument.")
@@ -357,14 +379,14 @@ class Tensor:
         return MaxResult(values, constant(indices.astype(int64, copy=False)))
 
     def all(self):
-        return constant(np.asarray(np.all(self.data)))
+        return constant(np.asarray(np.all(self._data)))
 
     def any(self):
-        return constant(np.asarray(np.any(self.data)))
+        return constant(np.asarray(np.any(self._data)))
 
     def argmax(self, dim=None, keepdim=False):
         if dim is None:
-            return constant(np.asarray(np.argmax(self.data)))
+            return constant(np.asarray(np.argmax(self._data)))
         return self.max(dim, keepdim).indices
 
     def _softmax_of_nothing(self, dim):
@@ -374,13 +396,13 @@ class Tensor:
         return self * 1.0  # a new node of the same (empty) shape
 
     def softmax(self, dim):
-        if self.data.size == 0:
+        if self._data.size == 0:
             return self._softmax_of_nothing(dim)
         e = (self - self.max(dim, keepdim=True).values.detach()).exp()  # shift-invariant
         return e / e.sum(dim, keepdim=True)
 
     def log_softmax(self, dim):
-        if self.data.size == 0:
+        if self._data.size == 0:
             return self._softmax_of_nothing(dim)
         # log softmax(x) = z - log(sum(exp(z))) with z = x - max(x): exp never overflows
         z = self - self.max(dim, keepdim=True).values.detach()
@@ -391,7 +413,7 @@ class Tensor:
     def reshape(self, *shape):
         if not shape:  # torch's reshape() and view() need a size, () for a 0-d result
             raise TypeError('reshape() missing 1 required positional arguments: "shape"')
-        shape = convert.reshape_target(convert.size_args(shape), self.data.size)
+        shape = convert.reshape_target(convert.size_args(shape), self._data.size)
         return apply(ops.Reshape(shape), self)
 
     view = reshape  # numpy copies where torch's view would refuse; the values are the same
@@ -418,8 +440,15 @@ class Tensor:
         return apply(ops.GetItem(index, basic), self)
 
     def __setitem__(self, index, value):
-        if self._requires_grad:
-            raise RuntimeError("a leaf Variable that requires grad is being used in an "
-                               "in-place operation.")
-        self.data[convert.index(index, self.ndim)[0]] = value.data \
+        """In-place write, outside the graph: allowed where torch allows it without recording
+        (anything under no_grad, tensors that need no grad), and stamped as a write."""
+        if self._requires_grad and _state["grad_enabled"]:
+            if self._op is None:
+                raise RuntimeError("a leaf Variable that requires grad is being used in an "
+                                   "in-place operation.")
+            raise RuntimeError("minigrad does not record in-place operations: write into a "
+                               "tensor that requires grad under minigrad.no_grad(), or build a "
+                               "new tensor (torch.where-style) instead")
+        self._data[convert.index(index, self.ndim)[0]] = value._data \
             if isinstance(value, Tensor) else value
+        self._mark_written()

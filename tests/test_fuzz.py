@@ -76,6 +76,7 @@ class Graph:
         self.rng = np.random.default_rng(seed)
         self.dtypes = dtypes  # of the leaves; test_invariants mixes float32 in
         self.nodes = []
+        self.hot = set()  # nodes above BOUND: only their rescaled copy may be an operand
         self.max_indices = []  # (minigrad, torch) index tensors of max(dim), compared exactly
         self.raised = []  # (op, exception class) of every error-parity step
         self.sides = SIDES_WITH_EMPTY if self.chance(4) else SIDES
@@ -87,8 +88,10 @@ class Graph:
         return self.draw(st.integers(0, one_in - 1)) == one_in - 1
 
     def pick(self):
-        """An earlier node; shrinks towards the first one."""
-        return self.draw(st.integers(0, len(self.nodes) - 1))
+        """An earlier node, never one above BOUND (exp of it could overflow); shrinks
+        towards the first one."""
+        allowed = [i for i in range(len(self.nodes)) if i not in self.hot]
+        return allowed[self.draw(st.integers(0, len(allowed) - 1))]
 
     def shape(self, min_dims=0, max_dims=4):
         ndim = self.draw(st.integers(min_dims, max_dims))
@@ -152,6 +155,7 @@ class Graph:
         out = len(self.nodes) - 1
         peak = float(np.abs(m.data).max()) if m.data.size else 0.0
         if peak > BOUND:  # a constant factor keeps the next op away from overflow
+            self.hot.add(out)
             scale = 4.0 / peak
             out = self.run("rescale", lambda lib, x: x * scale, out)
         return out
