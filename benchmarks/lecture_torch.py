@@ -119,7 +119,6 @@ def run(path, seed, variant, steps, engine="torch"):
 def run_minigrad(splits, weights, batches, vocab_size, seed):
     """models.makemore's model and training loop, started from torch's draws: the same
     initial weights and the same minibatch indices as the torch run of this seed."""
-    import numpy as np
 
     import minigrad
     from minigrad import optim
