@@ -6,6 +6,8 @@ consumers, and undoing broadcasting (`sum_to_shape`). Nothing here knows any op 
 """
 
 import contextlib
+import functools
+from operator import attrgetter
 
 import numpy as np
 
@@ -14,6 +16,7 @@ import numpy as np
 # writes: a clock that ticks at every in-place write. A tensor's `_version` is the tick of its
 # last write, a recorded node's `_recorded` the tick when its op ran.
 _state = {"grad_enabled": True, "scope": None, "anomaly": False, "writes": 0}
+_data = attrgetter("_data")  # map(_data, parents): no comprehension frame (Python 3.11)
 
 
 def is_grad_enabled():
@@ -106,18 +109,24 @@ class scope:
 
 
 def sum_to_shape(grad, shape):
-    """Undo broadcasting: sum `grad` down to `shape`.
+    """Undo broadcasting: sum `grad` down to `shape`."""
+    if grad.shape == shape:
+        return grad
+    axes = _broadcast_axes(grad.shape, shape)
+    return np.add.reduce(grad, axis=axes, keepdims=True).reshape(shape)
+
+
+@functools.lru_cache(maxsize=1024)  # a training step meets the same few shape pairs each time
+def _broadcast_axes(big, shape):
+    """The axes along which broadcasting stretched `shape` to `big`.
 
     Broadcasting prepends size-1 axes and stretches size-1 axes, so the gradient of the
     smaller operand is the sum over the prepended axes and over the stretched ones.
     """
-    if grad.shape == shape:
-        return grad
-    lead = grad.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1
+    lead = len(big) - len(shape)
+    return tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and big[lead + i] != 1
     )
-    return np.add.reduce(grad, axis=axes, keepdims=True).reshape(shape)
 
 
 def toposort(root):
@@ -167,7 +176,7 @@ def backward(root, gradient):
         for p in parents:
             if p._version > recorded:
                 _modified_error(p, node)
-        in_grads = op.backward(grad, node._data, *[p._data for p in parents])
+        in_grads = op.backward(grad, node._data, *map(_data, parents))
         if _state["anomaly"]:
             for i, g in enumerate(in_grads):
                 if g is not None and parents[i]._requires_grad:  # unused grads, as torch
@@ -179,17 +188,15 @@ def backward(root, gradient):
             data = parent._data
             if g.shape != data.shape:  # a broadcast input: summing down makes a new array
                 g = sum_to_shape(g, data.shape)
-            # An op may pass `grad` through (add) or return a view of it (reshape): copy, so
-            # that no two `.grad` arrays share memory and in-place sums below are safe.
-            if g is grad or g.base is owner:
-                g = g.copy()
             if g.dtype != data.dtype:
                 g = g.astype(data.dtype)
             key = id(parent)
             if key in pending:
                 pending[key] += g  # ours alone: every pending array is fresh or a copy
             else:
-                pending[key] = g
+                # An op may pass `grad` through (add) or return a view of it (reshape): a
+                # copy, so that no two `.grad` arrays share memory and `+=` above is safe.
+                pending[key] = g.copy() if g is grad or g.base is owner else g
     for node, grad in done:
         if node.grad is not None:
             grad = node.grad + grad

@@ -62,7 +62,10 @@ class Pow(Op):
         p = self.exponent
         if p == 0:
             return (np.zeros_like(x),)
-        return (grad * (p * x ** (p - 1)),)
+        dx = x ** (p - 1)  # a new array: the products below go into it in place, so the
+        dx *= p            # rule allocates one batch-sized array, not three
+        dx *= grad
+        return (dx,)
 
 
 class Exp(Op):
@@ -98,7 +101,9 @@ class Tanh(Op):
         return np.tanh(x)
 
     def backward(self, grad, out, x):
-        return (grad * (1 - out * out),)
+        dx = 1 - out * out
+        dx *= grad  # in place: one (batch-sized) temporary fewer
+        return (dx,)
 
 
 class Sum(Op):
@@ -213,8 +218,8 @@ class GetItem(Op):
         return np.asarray(x[self.index])
 
     def backward(self, grad, out, x):
-        dx = np.zeros_like(x)
         if self.basic:  # a basic index never repeats an element: plain assignment
+            dx = np.zeros_like(x)
             dx[self.index] = grad
         elif isinstance(self.index, np.ndarray) and self.index.dtype.kind in "iu":
             # Rows picked by one integer array (the embedding C[Xb]): a single flat bincount
@@ -226,6 +231,7 @@ class GetItem(Op):
             dx = np.bincount(flat, weights=grad.reshape(-1), minlength=x.size)
             dx = dx.astype(x.dtype, copy=False).reshape(x.shape)
         else:
+            dx = np.zeros_like(x)
             np.add.at(dx, self.index, grad)
         return (dx,)
 

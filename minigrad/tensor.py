@@ -10,7 +10,9 @@ where torch would refuse a non-contiguous view); `grad` is a numpy array, not a 
 Input checks live in convert.py, creation functions in creation.py.
 """
 
+import functools
 import math
+from operator import attrgetter
 from typing import NamedTuple
 
 import numpy as np
@@ -20,6 +22,17 @@ from .autograd import _state, backward, check_forward
 from .convert import bool_, float32, float64, int64
 
 _new = object.__new__
+_data = attrgetter("_data")  # map(_data, parents): no comprehension frame (Python 3.11)
+# convert.dims is pure, and a training step asks it the same few questions every time (dim 0
+# of a 2-d tensor, ...): remember the answers for an int or None, the hashable common case.
+_cached_dims = functools.lru_cache(maxsize=256)(convert.dims)
+
+
+def _dims(dim, ndim):
+    if dim is None or dim.__class__ is int:
+        return _cached_dims(dim, ndim)
+    return convert.dims(dim, ndim)
+
 # Primitives without arguments are shared: one instance serves every node.
 _ADD, _MUL, _EXP, _LOG, _TANH, _MATMUL = (ops.Add(), ops.Mul(), ops.Exp(), ops.Log(),
                                           ops.Tanh(), ops.MatMul())
@@ -30,7 +43,7 @@ def apply(op, *parents):
 
     This is the per-op hot path of the engine, kept to a few attribute stores.
     """
-    data = op.forward(*[p._data for p in parents])
+    data = op.forward(*map(_data, parents))
     out = _new(Tensor)
     # numpy hands back a scalar (np.float32), not an array, for 0-d arithmetic
     out._data = data if data.__class__ is np.ndarray else np.asarray(data)
@@ -219,6 +232,8 @@ class Tensor:
         """(self, other) as Tensors of one dtype, promoted the way torch promotes."""
         if other.__class__ is not Tensor:
             if isinstance(other, (bool, int, float)) and not isinstance(other, np.generic):
+                if self._data.dtype.kind == "f":  # the common case: no cast to check for
+                    return self, constant(np.asarray(other, dtype=self._data.dtype))
                 dtype = convert.scalar_dtype(self._data.dtype, other)
                 return self.to(dtype), constant(np.asarray(other, dtype=dtype))
             other = Tensor(other)
@@ -351,13 +366,13 @@ class Tensor:
 
     def sum(self, dim=None, keepdim=False):
         x = self if self._data.dtype.kind == "f" else self.long()  # integers sum as int64
-        return apply(ops.Sum(convert.dims(dim, self.ndim), keepdim), x)
+        return apply(ops.Sum(_dims(dim, self.ndim), keepdim), x)
 
     def mean(self, dim=None, keepdim=False):
         if self._data.dtype.kind != "f":
             raise RuntimeError("mean(): could not infer output dtype. Input dtype must be "
                                f"either a floating point or complex dtype. Got: {self.dtype}")
-        count = math.prod(self.shape[d] for d in convert.dims(dim, self.ndim))
+        count = math.prod(self.shape[d] for d in _dims(dim, self.ndim))
         # mean = sum / count; an empty mean is 0 * nan = nan, as torch
         return self.sum(dim, keepdim) * (1 / count if count else float("nan"))
 
@@ -368,7 +383,7 @@ class Tensor:
                                    "input.numel() == 0. Specify the reduction dim with the "
                                    "'dim' argument.")
             return apply(ops.Max(), self)
-        axis = convert.dims(dim, self.ndim)
+        axis = _dims(dim, self.ndim)
         if self.ndim == 0:  # a 0-d tensor is its own maximum, at index 0, as in torch
             return MaxResult(self.reshape(()), constant(np.zeros((), int64)))
         if self.shape[axis[0]] == 0:
