@@ -277,9 +277,9 @@ class Module:
         if errors:
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
                                + "\n\t".join(errors))
-        for key, array in arrays.items():
-            own[key].data[...] = array  # in place: whoever holds the array sees the new values
-            own[key]._mark_written()  # a graph recorded before the load would be stale
+        with autograd.no_grad():  # in place (whoever holds the array sees the new values),
+            for key, array in arrays.items():  # and stamped: an older graph is now stale
+                own[key][...] = array
         return _IncompatibleKeys(missing, unexpected)
 
     # ---- printing ----------------------------------------------------------------------

@@ -12,17 +12,15 @@ Input checks live in convert.py, creation functions in creation.py.
 
 import functools
 import math
-from operator import attrgetter
 from typing import NamedTuple
 
 import numpy as np
 
 from . import convert, ops
-from .autograd import _state, backward, check_forward
+from .autograd import _data, _state, backward, check_forward
 from .convert import bool_, float32, float64, int64
 
 _new = object.__new__
-_data = attrgetter("_data")  # map(_data, parents): no comprehension frame (Python 3.11)
 # convert.dims is pure, and a training step asks it the same few questions every time (dim 0
 # of a 2-d tensor, ...): remember the answers for an int or None, the hashable common case.
 _cached_dims = functools.lru_cache(maxsize=256)(convert.dims)
