@@ -1,0 +1,1 @@
+"""Tools around minigrad that are not part of the engine (lectures.py: the lecture runner)."""
