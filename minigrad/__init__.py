@@ -13,12 +13,17 @@ a graph in torch and compares every node.
 
 import numpy as np
 
-from . import check  # noqa: F401  (minigrad.check, imports torch only when called)
+from . import check, convert  # noqa: F401  (minigrad.check imports torch only when called)
 from .autograd import detect_anomaly, is_grad_enabled, no_grad, scope
-from .convert import bool_, float32, float64, int64
+from .convert import bool_, float32, float64, int32, int64
 from .creation import (
     Generator,
     arange,
+    empty,
+    empty_like,
+    full,
+    full_like,
+    linspace,
     manual_seed,
     multinomial,
     ones,
@@ -31,11 +36,23 @@ from .creation import (
     zeros_like,
 )
 from .ops import PRIMITIVES
-from .tensor import Tensor
+from .histogram import histc, histogram
+from .tensor import Tensor, cat, maximum, minimum, stack, where
 
 long = int64
+int = int32  # noqa: A001  (torch.int is int32)
 float = float32  # noqa: A001  (torch.float is float32)
 double = float64
+
+
+def get_default_dtype():
+    """The dtype of Python floats and float factories: float32 unless set_default_dtype."""
+    return convert.default_float()
+
+
+def set_default_dtype(d):
+    """float32 or float64 for Python floats, zeros/ones/randn/linspace/... and int / int."""
+    convert.set_default_dtype(d)
 
 
 def tanh(x):
@@ -52,6 +69,61 @@ def log(x):
 
 def sqrt(x):
     return x.sqrt()
+
+
+def log10(x):
+    return x.log10()
+
+
+def log2(x):
+    return x.log2()
+
+
+def sin(x):
+    return x.sin()
+
+
+def cos(x):
+    return x.cos()
+
+
+def abs(x):  # noqa: A001  (torch.abs)
+    return x.abs()
+
+
+def clamp(x, min=None, max=None):  # noqa: A002
+    return x.clamp(min, max)
+
+
+clip = clamp
+
+
+def sum(x, dim=None, keepdim=False, *, keepdims=None):  # noqa: A001  (torch.sum)
+    return x.sum(dim, keepdim, keepdims=keepdims)
+
+
+def mean(x, dim=None, keepdim=False, *, keepdims=None):
+    return x.mean(dim, keepdim, keepdims=keepdims)
+
+
+def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None, keepdims=None):
+    return x.var(dim, unbiased, keepdim, correction=correction, keepdims=keepdims)
+
+
+def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None, keepdims=None):
+    return x.std(dim, unbiased, keepdim, correction=correction, keepdims=keepdims)
+
+
+def argmax(x, dim=None, keepdim=False):
+    return x.argmax(dim, keepdim)
+
+
+def squeeze(x, dim=None):
+    return x.squeeze(dim)
+
+
+def unsqueeze(x, dim):
+    return x.unsqueeze(dim)
 
 
 def relu(x):
@@ -90,7 +162,10 @@ __all__ = [
     "randint", "multinomial", "Generator", "manual_seed", "no_grad", "scope",
     "is_grad_enabled", "detect_anomaly", "tanh", "exp", "log", "sqrt", "relu", "sigmoid", "softmax",
     "log_softmax", "matmul", "all", "allclose", "float32", "float64", "int64", "bool_", "long",
-    "float", "double", "PRIMITIVES", "nn", "optim",
+    "float", "double", "PRIMITIVES", "nn", "optim", "int32", "int", "linspace", "full", "empty",
+    "full_like", "empty_like", "cat", "stack", "where", "minimum", "maximum", "histc",
+    "histogram", "get_default_dtype", "set_default_dtype", "log10", "log2", "sin", "cos", "abs",
+    "clamp", "clip", "sum", "mean", "var", "std", "argmax", "squeeze", "unsqueeze",
 ]
 
 from . import nn, optim  # noqa: E402  (torch.nn and torch.optim come with `import torch`)

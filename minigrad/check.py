@@ -206,6 +206,14 @@ def _cast(op, x, float_dtype=None):
     return x.to(target, copy=True)  # a node of its own even when the dtype stays
 
 
+def _where(op, a, b):
+    return _torch().where(_torch().from_numpy(op.condition.copy()), a, b)
+
+
+def _cat(op, *xs):
+    return _torch().cat(xs, dim=op.dim)
+
+
 def _cross_entropy(op, logits, targets):
     return _torch().nn.functional.cross_entropy(logits, targets, reduction=op.reduction)
 
@@ -217,6 +225,10 @@ REPLAY = {
     "exp": lambda op, x: x.exp(),
     "log": lambda op, x: x.log(),
     "tanh": lambda op, x: x.tanh(),
+    "sin": lambda op, x: x.sin(),
+    "cos": lambda op, x: x.cos(),
+    "where": _where,
+    "cat": _cat,
     "sum": _sum,
     "max": _max,
     "matmul": lambda op, a, b: a @ b,

@@ -9,11 +9,29 @@ import math
 
 import numpy as np
 
-float32, float64, int64, bool_ = (np.dtype(t) for t in ("float32", "float64", "int64", "bool"))
+float32, float64, int64, int32, bool_ = (np.dtype(t) for t in ("float32", "float64", "int64",
+                                                                 "int32", "bool"))
+
+# torch.set_default_dtype: the dtype Python floats and float factories (zeros, randn, ...)
+# give. One process-wide value, as in torch (it is not thread-local there either).
+_default = {"float": float32}
+
+
+def default_float():
+    return _default["float"]
+
+
+def set_default_dtype(dtype):
+    dtype = np.dtype(dtype)
+    if dtype not in (float32, float64):
+        raise TypeError(f"only floating-point types are supported as the default type "
+                        f"(got {dtype})")
+    _default["float"] = dtype
 
 
 def as_array(data, dtype=None):
-    """numpy array from user data, with torch's defaults: float32 for floats, int64 for ints.
+    """numpy array from user data, with torch's defaults: the default float dtype (float32
+    unless set_default_dtype changed it) for floats, int64 for ints.
 
     numpy input keeps its dtype, as torch.from_numpy does.
     """
@@ -28,7 +46,7 @@ def as_array(data, dtype=None):
             raise ValueError(f"expected sequence of equal length at every dim: {data!r:.60} "
                              "is ragged") from None
         if array.dtype.kind == "f":
-            array = array.astype(float32)
+            array = array.astype(_default["float"])
         elif array.dtype.kind in "iu":
             array = array.astype(int64)
     if array.dtype.kind not in "biuf":
@@ -52,14 +70,14 @@ def _refuse(data, array):
 def scalar_dtype(tensor_dtype, value):
     """The dtype a Python scalar takes next to a tensor: it never widens the tensor.
 
-    float32 * 2.5 stays float32; an integer tensor meeting a float becomes float32 (torch's
-    default float); a bool tensor meeting an int becomes int64.
+    float32 * 2.5 stays float32; an integer tensor meeting a float takes torch's default
+    float dtype (float32 unless changed); a bool tensor meeting an int becomes int64.
     """
     if isinstance(value, bool):
         return tensor_dtype
     if isinstance(value, int):
         return int64 if tensor_dtype == bool_ else tensor_dtype
-    return tensor_dtype if tensor_dtype.kind == "f" else float32
+    return tensor_dtype if tensor_dtype.kind == "f" else _default["float"]
 
 
 def result_dtype(a, b):

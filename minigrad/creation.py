@@ -6,7 +6,7 @@ numpy's PCG64, so a seed gives different numbers than torch's; the distributions
 
 import numpy as np
 
-from .convert import as_array, float32, float64, int64, size_args
+from .convert import as_array, default_float, float32, float64, int64, size_args
 from .tensor import Tensor
 
 
@@ -80,3 +80,50 @@ def multinomial(probs, num_samples, replacement=False, generator=None):
     p = probs.data.astype(float64)
     return Tensor(_rng(generator).choice(p.size, size=num_samples, replace=replacement,
                                          p=p / p.sum()))
+
+
+def full(size, fill_value, dtype=None, requires_grad=False):
+    """A tensor of `size` filled with `fill_value`; its dtype follows the value (bool, int64,
+    or the default float), as torch's."""
+    if dtype is None:
+        dtype = as_array(fill_value).dtype
+    return Tensor(np.full(size_args((size,)), fill_value, dtype), requires_grad=requires_grad)
+
+
+def empty(*size, dtype=None, requires_grad=False):
+    """torch leaves the values unspecified; minigrad's are zeros."""
+    return Tensor(np.zeros(size_args(size), dtype or default_float()),
+                  requires_grad=requires_grad)
+
+
+def full_like(t, fill_value, dtype=None, requires_grad=False):
+    return full(t.shape, fill_value, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def empty_like(t, dtype=None, requires_grad=False):
+    return empty(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def linspace(start, end, steps, dtype=None, requires_grad=False):
+    """`steps` values from start to end, evenly spaced, both ends included.
+
+    torch's CPU rule, in the result's dtype: step = (end - start) / (steps - 1); the first
+    half counts up from start (start + i * step), the second half down from end
+    (end - (steps - 1 - i) * step), so both ends are exact. (torch's vectorised kernel
+    rounds some middle values differently, by an ulp at most.)
+    """
+    steps = int(steps)
+    if steps < 0:
+        raise RuntimeError("linspace(): number of steps must be non-negative")
+    dtype = np.dtype(dtype or default_float())
+    work = dtype if dtype.kind == "f" else float64  # integer results are computed in double
+    start, end = work.type(start), work.type(end)
+    i = np.arange(steps)
+    if steps == 1:
+        values = np.full(1, start, work)
+    else:
+        step = (end - start) / work.type(max(steps - 1, 1))
+        up = start + step * i.astype(work)
+        down = end - step * (steps - 1 - i).astype(work)
+        values = np.where(i < steps // 2, up, down)
+    return Tensor(values.astype(dtype), requires_grad=requires_grad)

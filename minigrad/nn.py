@@ -1,14 +1,14 @@
-"""Layers with PyTorch's names: Module, Linear, Embedding, BatchNorm1d, Tanh, Flatten, Sequential,
-and the cross-entropy loss (`minigrad.nn.functional.cross_entropy`).
+"""Layers with PyTorch's names: Module, Linear, Embedding, BatchNorm1d, Tanh, Flatten, Sequential.
+The functions (cross_entropy, softmax, one_hot, ...) are in functional.py, which is also
+`minigrad.nn.functional`, as in torch.
 
     import minigrad.nn as nn
     model = nn.Sequential(nn.Linear(30, 64), nn.BatchNorm1d(64), nn.Tanh(), nn.Linear(64, 27))
     loss = nn.functional.cross_entropy(model(x), y)
 
-Everything here is a composition of the engine's primitives (tensor.py, ops.py), except the
-fused cross-entropy, which is one primitive (`ops.CrossEntropy`) with the (softmax - onehot)/n
-backward. Layers write their forward in the lecture's small steps, so every intermediate is a
-node that has a `.grad`, a `.label` (the seed's name where it has one) and a `.scope`.
+Everything here is a composition of the engine's primitives (tensor.py, ops.py). Layers write
+their forward in the lecture's small steps, so every intermediate is a node that has a `.grad`,
+a `.label` (the seed's name where it has one) and a `.scope`.
 
 Differences from torch, on purpose:
 - A parameter is any leaf Tensor that requires grad, assigned as a module attribute (there is
@@ -21,22 +21,20 @@ Differences from torch, on purpose:
   `minigrad.scope(<attribute name>)`; children of a Sequential are scoped by class name and
   position ("linear0", "batchnorm1d1", ...). A module called on its own opens no scope.
 - `BatchNorm1d(unbiased_normalization=True)` normalises with the n-1 variance (the lecture).
-- `cross_entropy` takes (N, C) or (C,) logits and integer class targets only: no class
-  weights, no ignore_index, no label smoothing, no class probabilities.
 
 Not here: optimizers (optim.py), initialisation schemes beyond torch's defaults, conv layers.
 """
 
 import math
 import sys
-import types
 from typing import NamedTuple
 
 import numpy as np
 
-from . import autograd, ops
+from . import autograd, functional
 from .convert import float32, int64
 from .creation import ones, rand, randn, tensor, zeros
+from .functional import cross_entropy  # noqa: F401  (nn.cross_entropy, as before)
 from .tensor import Tensor, apply
 
 
@@ -490,84 +488,6 @@ class Sequential(Module):
         return x
 
 
-# ---- losses -------------------------------------------------------------------------------
-
-def _class_targets(target, logits):
-    """The targets as an int64 array (n,), checked the way torch checks them."""
-    t = target.data if isinstance(target, Tensor) else np.asarray(target)
-    if t.dtype.kind not in "iu":
-        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {t.dtype} "
-                           "(minigrad's cross_entropy takes class indices only)")
-    if logits.ndim == 2:  # (N, C) logits want N targets
-        n, n_target = logits.shape[0], t.shape[0] if t.ndim else 1
-        ok = t.ndim == 1 and n_target == n
-    else:  # (C,) logits want one target
-        n, n_target = 1, t.size
-        ok = t.ndim <= 1 and n_target == 1
-    if not ok:
-        raise ValueError(f"Expected input batch_size ({n}) to match target batch_size "
-                         f"({n_target}).")
-    t = t.reshape(n).astype(int64)  # a copy: later edits of the caller's array change nothing
-    bad = t[(t < 0) | (t >= logits.shape[-1])]
-    if bad.size:
-        raise IndexError(f"Target {bad[0]} is out of bounds.")
-    return Tensor(t)
-
-
-def cross_entropy(input, target, reduction="mean", fused=True):
-    """-log softmax(input)[target], averaged over the batch (torch's F.cross_entropy).
-
-    input: (N, C) logits (or (C,) for one example); target: N integer class indices, as a
-    minigrad int Tensor, a numpy array or a list. reduction: 'mean', 'sum' or 'none'.
-
-    fused=True (default) is one node, the `cross_entropy` primitive, whose backward is
-    (softmax - onehot) / N. fused=False is the lecture's step-by-step version, one node per
-    step, each labelled with the seed's name; both are stable for logits of any size.
-    """
-    if not isinstance(input, Tensor):
-        raise TypeError(f"cross_entropy(): argument 'input' must be Tensor, not "
-                        f"{type(input).__name__}")
-    if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"{reduction} is not a valid value for reduction")
-    if input.ndim not in (1, 2):
-        raise ValueError(f"minigrad's cross_entropy takes (N, C) or (C,) logits, got shape "
-                         f"{tuple(input.shape)}")
-    if input.dtype.kind != "f":
-        raise RuntimeError(f"cross_entropy: expected floating point logits, got {input.dtype}")
-    target = _class_targets(target, input)
-    logits = input if input.ndim == 2 else input.reshape(1, input.shape[0])  # (C,) -> (1, C)
-    if fused:
-        loss = apply(ops.CrossEntropy(reduction), logits, target)
-    else:
-        loss = _stepwise_cross_entropy(logits, target, reduction)
-    return loss.reshape(()) if reduction == "none" and input.ndim == 1 else loss
-
-
-def _stepwise_cross_entropy(logits, target, reduction):
-    """The seed's cross-entropy, one primitive at a time.
-
-    One change from the seed: logprobs = norm_logits - log(counts_sum) instead of
-    log(counts * counts_sum**-1). The two are equal, but at logits of +-1000 a count
-    underflows to 0 and log(0) = -inf, while this form never takes the log of a tiny number.
-    """
-    n = logits.shape[0]
-    logit_maxes = logits.max(1, keepdim=True).values  # its gradient is 0 up to rounding
-    norm_logits = logits - logit_maxes  # softmax is shift-invariant; exp(<= 0) cannot overflow
-    counts = norm_logits.exp()
-    counts_sum = counts.sum(1, keepdim=True)  # >= 1: the max's own count is exp(0)
-    logprobs = norm_logits - counts_sum.log()
-    for t, name in ((logit_maxes, "logit_maxes"), (norm_logits, "norm_logits"),
-                    (counts, "counts"), (counts_sum, "counts_sum"), (logprobs, "logprobs")):
-        t.label = name
-    nll = -logprobs[range(n), target]  # (n,)
-    if reduction == "none":
-        return nll
-    return nll.mean() if reduction == "mean" else nll.sum()
-
-
-# `import minigrad.nn.functional as F` works as with torch: a module object registered under
-# its dotted name (nn is one file, so functional cannot be a file of its own).
-functional = types.ModuleType(__name__ + ".functional",
-                              "torch.nn.functional's names for minigrad's functions.")
-functional.cross_entropy = cross_entropy
-sys.modules[functional.__name__] = functional
+# `import minigrad.nn.functional as F` works as with torch: nn is one file, so the module
+# (minigrad/functional.py) is registered under that dotted name as well.
+sys.modules[__name__ + ".functional"] = functional

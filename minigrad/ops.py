@@ -18,7 +18,8 @@ class Op:
     name = "op"
 
     def __repr__(self):
-        shown = [k for k in self.__slots__ if k not in ("indices", "inverse")]  # not args
+        shown = [k for k in self.__slots__
+                 if k not in ("indices", "inverse", "condition")]  # not args
         args = ", ".join(f"{k}={getattr(self, k)!r}" for k in shown)
         return f"{self.name}({args})"
 
@@ -104,6 +105,63 @@ class Tanh(Op):
         dx = 1 - out * out
         dx *= grad  # in place: one (batch-sized) temporary fewer
         return (dx,)
+
+
+class Sin(Op):
+    # y = sin(x)  ->  dx = dy * cos(x)
+    __slots__ = ()
+    name = "sin"
+
+    def forward(self, x):
+        return np.sin(x)
+
+    def backward(self, grad, out, x):
+        return (grad * np.cos(x),)
+
+
+class Cos(Op):
+    # y = cos(x)  ->  dx = -dy * sin(x)
+    __slots__ = ()
+    name = "cos"
+
+    def forward(self, x):
+        return np.cos(x)
+
+    def backward(self, grad, out, x):
+        return (-grad * np.sin(x),)
+
+
+class Where(Op):
+    # y = where(c, a, b) = a where c, b elsewhere (c a constant mask)  ->  da = dy where c,
+    # else 0; db = dy where not c, else 0. a, b and c broadcast; sum_to_shape sums back.
+    __slots__ = ("condition",)
+    name = "where"
+
+    def __init__(self, condition):
+        self.condition = condition  # a boolean array
+
+    def forward(self, a, b):
+        return np.where(self.condition, a, b)
+
+    def backward(self, grad, out, a, b):
+        zero = np.zeros((), grad.dtype)
+        return np.where(self.condition, grad, zero), np.where(self.condition, zero, grad)
+
+
+class Cat(Op):
+    # y = cat(x_1, ..., x_k) along dim  ->  dx_i = the slice of dy that x_i filled
+    __slots__ = ("dim",)
+    name = "cat"
+
+    def __init__(self, dim):
+        self.dim = dim  # a non-negative axis
+
+    def forward(self, *xs):
+        return np.concatenate(xs, axis=self.dim)
+
+    def backward(self, grad, out, *xs):
+        ends = np.cumsum([x.shape[self.dim] for x in xs])  # where each piece stops
+        return tuple(np.split(grad, ends[:-1], axis=self.dim))
 
 
 class Sum(Op):
@@ -281,6 +339,6 @@ class CrossEntropy(Op):
 
 
 PRIMITIVES = {
-    op.name: op for op in (Add, Mul, Pow, Exp, Log, Tanh, Sum, Max, MatMul, Reshape, Permute,
-                           GetItem, Cast, CrossEntropy)
+    op.name: op for op in (Add, Mul, Pow, Exp, Log, Tanh, Sin, Cos, Where, Cat, Sum, Max, MatMul,
+                           Reshape, Permute, GetItem, Cast, CrossEntropy)
 }

@@ -18,7 +18,7 @@ import numpy as np
 
 from . import convert, ops
 from .autograd import _data, _state, backward, check_forward
-from .convert import bool_, float32, float64, int64
+from .convert import bool_, float32, float64, int32, int64
 
 _new = object.__new__
 # convert.dims is pure, and a training step asks it the same few questions every time (dim 0
@@ -34,6 +34,12 @@ def _dims(dim, ndim):
 # Primitives without arguments are shared: one instance serves every node.
 _ADD, _MUL, _EXP, _LOG, _TANH, _MATMUL = (ops.Add(), ops.Mul(), ops.Exp(), ops.Log(),
                                           ops.Tanh(), ops.MatMul())
+_SIN, _COS = ops.Sin(), ops.Cos()
+
+
+def _keep(keepdim, keepdims):
+    """torch accepts `keepdims=` (numpy's spelling) as an alias of `keepdim=`."""
+    return keepdim if keepdims is None else keepdims
 
 
 def apply(op, *parents):
@@ -209,6 +215,9 @@ class Tensor:
     def long(self):
         return self.to(int64)
 
+    def int(self):
+        return self.to(int32)
+
     def item(self):
         if self._data.size != 1:
             raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted "
@@ -273,14 +282,14 @@ class Tensor:
 
     def __truediv__(self, other):
         a, b = self._operand(other)
-        if a.dtype.kind != "f":  # true division of integers gives float32, as torch
-            a, b = a.float(), b.float()
+        if a.dtype.kind != "f":  # true division of integers gives the default float, as torch
+            a, b = a.to(convert.default_float()), b.to(convert.default_float())
         return a * b ** -1  # a / b = a * b**-1
 
     def __rtruediv__(self, other):
         a, c = self._operand(other)
         if a.dtype.kind != "f":
-            a, c = a.float(), c.float()
+            a, c = a.to(convert.default_float()), c.to(convert.default_float())
         return c * a ** -1  # c / a = c * a**-1
 
     def pow(self, exponent):
@@ -321,6 +330,23 @@ class Tensor:
     def tanh(self):
         return apply(_TANH, self)
 
+    def log10(self):
+        return self.log() * (1 / math.log(10))  # log10(x) = ln(x) / ln(10)
+
+    def log2(self):
+        return self.log() * (1 / math.log(2))  # log2(x) = ln(x) / ln(2)
+
+    def sin(self):
+        return apply(_SIN, self._floating())
+
+    def cos(self):
+        return apply(_COS, self._floating())
+
+    def _floating(self):
+        """self, or as the default float dtype if it holds integers (torch's sin(int) is a
+        float)."""
+        return self if self._data.dtype.kind == "f" else self.to(convert.default_float())
+
     def sqrt(self):
         return self ** 0.5
 
@@ -336,6 +362,32 @@ class Tensor:
 
     def sigmoid(self):
         return 0.5 * (1 + (0.5 * self).tanh())  # sigmoid(x) = (1 + tanh(x/2)) / 2, no overflow
+
+    def clamp(self, min=None, max=None):  # noqa: A002  (torch's argument names)
+        """min(max(x, lo), hi), written with where: the gradient flows where lo <= x <= hi,
+        as torch's (at x == lo or x == hi too); lo > hi gives hi everywhere, as torch."""
+        if min is None and max is None:
+            raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+        out = self
+        if min is not None:
+            out = where(out < min, min, out)
+        if max is not None:
+            out = where(out > max, max, out)
+        return out
+
+    clip = clamp
+
+    def clamp_min(self, min):  # noqa: A002
+        return self.clamp(min=min)
+
+    def clamp_max(self, max):  # noqa: A002
+        return self.clamp(max=max)
+
+    def minimum(self, other):
+        return minimum(self, other)
+
+    def maximum(self, other):
+        return maximum(self, other)
 
     # ---- comparisons: constants that never require grad --------------------------------
 
@@ -362,11 +414,12 @@ class Tensor:
 
     # ---- reductions -------------------------------------------------------------------
 
-    def sum(self, dim=None, keepdim=False):
+    def sum(self, dim=None, keepdim=False, *, keepdims=None):
         x = self if self._data.dtype.kind == "f" else self.long()  # integers sum as int64
-        return apply(ops.Sum(_dims(dim, self.ndim), keepdim), x)
+        return apply(ops.Sum(_dims(dim, self.ndim), _keep(keepdim, keepdims)), x)
 
-    def mean(self, dim=None, keepdim=False):
+    def mean(self, dim=None, keepdim=False, *, keepdims=None):
+        keepdim = _keep(keepdim, keepdims)
         if self._data.dtype.kind != "f":
             raise RuntimeError("mean(): could not infer output dtype. Input dtype must be "
                                f"either a floating point or complex dtype. Got: {self.dtype}")
@@ -374,7 +427,35 @@ class Tensor:
         # mean = sum / count; an empty mean is 0 * nan = nan, as torch
         return self.sum(dim, keepdim) * (1 / count if count else float("nan"))
 
-    def max(self, dim=None, keepdim=False):
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None, keepdims=None):
+        """sum((x - mean(x))**2) / (N - correction) over `dim` (all dims by default).
+
+        correction=1 (the default, Bessel's: unbiased) or 0 (the population variance);
+        `unbiased=True/False` is torch's older spelling of correction=1/0, and `x.var(False)`
+        passes it positionally, as in torch.
+        """
+        if isinstance(dim, bool):  # torch's var(unbiased) overload
+            dim, unbiased = None, dim
+        if unbiased is not None and correction is not None:
+            raise RuntimeError("var: cannot specify both unbiased and correction")
+        if correction is None:
+            correction = 1 if unbiased is None or unbiased else 0
+        if self._data.dtype.kind != "f":
+            raise RuntimeError(f"std and var only support floating point and complex dtypes "
+                               f"(got {self.dtype})")
+        keepdim = _keep(keepdim, keepdims)
+        count = math.prod(self.shape[d] for d in _dims(dim, self.ndim))
+        centred = self - self.mean(dim, keepdim=True)
+        divisor = max(0, count - correction)  # torch clamps it at 0: then 0/0 = nan, x/0 = inf
+        return (centred * centred).sum(dim, keepdim) * (1 / divisor if divisor else math.inf)
+
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None, keepdims=None):
+        """sqrt(var(...)), with var's arguments."""
+        return self.var(dim, unbiased, keepdim, correction=correction,
+                        keepdims=keepdims) ** 0.5  # std = var ** (1/2)
+
+    def max(self, dim=None, keepdim=False, *, keepdims=None):
+        keepdim = _keep(keepdim, keepdims)
         if dim is None:
             if self._data.size == 0:
                 raise RuntimeError("max(): Expected reduction dim to be specified for "
@@ -391,16 +472,37 @@ class Tensor:
         indices = op.indices if keepdim else op.indices.squeeze(op.dim)
         return MaxResult(values, constant(indices.astype(int64, copy=False)))
 
+    def min(self, dim=None, keepdim=False, *, keepdims=None):
+        # min(x) = -max(-x): negation is exact, and the first minimum of x is the first
+        # maximum of -x, so values, indices and the gradient at ties are max's
+        result = (-self).max(dim, keepdim, keepdims=keepdims)
+        if dim is None:
+            return -result
+        return MaxResult(-result.values, result.indices)
+
+    def argmin(self, dim=None, keepdim=False, *, keepdims=None):
+        return (-self).argmax(dim, keepdim, keepdims=keepdims)
+
     def all(self):
         return constant(np.asarray(np.all(self._data)))
 
     def any(self):
         return constant(np.asarray(np.any(self._data)))
 
-    def argmax(self, dim=None, keepdim=False):
+    def argmax(self, dim=None, keepdim=False, *, keepdims=None):
+        keepdim = _keep(keepdim, keepdims)
         if dim is None:
-            return constant(np.asarray(np.argmax(self._data)))
+            index = np.asarray(np.argmax(self._data))
+            return constant(index.reshape((1,) * self.ndim) if keepdim else index)
         return self.max(dim, keepdim).indices
+
+    def histc(self, bins=100, min=0, max=0):  # noqa: A002  (torch's argument names)
+        from .histogram import histc
+        return histc(self, bins, min, max)
+
+    def histogram(self, bins=100, *, range=None, weight=None, density=False):  # noqa: A002
+        from .histogram import histogram
+        return histogram(self, bins, range=range, weight=weight, density=density)
 
     def _softmax_of_nothing(self, dim):
         """torch's (log_)softmax of an empty tensor is empty. It skips the max (an empty dim
@@ -438,6 +540,25 @@ class Tensor:
         dims = dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
         return apply(ops.Permute(convert.permutation(dims, self.ndim)), self)
 
+    def unsqueeze(self, dim):
+        """A new axis of size 1 at `dim` (counted in the result: -1 appends one)."""
+        axis = convert.dim(dim, self.ndim + 1)
+        return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])  # same values
+
+    def squeeze(self, dim=None):
+        """Drop size-1 axes: all of them, or those among `dim` (an int or a tuple); a named
+        axis whose size is not 1 stays, as in torch."""
+        axes = _dims(dim, self.ndim) if dim is not None else range(self.ndim)
+        shape = tuple(n for i, n in enumerate(self.shape) if n != 1 or i not in axes)
+        return self.reshape(shape) if shape != self.shape else self.reshape(self.shape)
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        if self.ndim == 0:
+            return self.reshape(1)
+        a, b = convert.dim(start_dim, self.ndim), convert.dim(end_dim, self.ndim)
+        return self.reshape(self.shape[:a] + (-1,) + self.shape[b + 1:]) if a <= b \
+            else self.reshape(self.shape)
+
     def transpose(self, dim0, dim1):
         dims = list(range(self.ndim))
         i, j = convert.dim(dim0, self.ndim), convert.dim(dim1, self.ndim)
@@ -465,3 +586,94 @@ class Tensor:
         self._data[convert.index(index, self.ndim)[0]] = value._data \
             if isinstance(value, Tensor) else value
         self._mark_written()
+
+
+# ---- functions of several tensors -----------------------------------------------------------
+
+def _tensors(values):
+    """Tensors of one dtype, promoted the way torch promotes: two by convert.result_dtype
+    (which knows that a 0-d tensor does not widen a dimensioned one), more by kind: the
+    floats decide when there are any (int64 with float32 is float32, not numpy's float64)."""
+    values = [v if isinstance(v, Tensor) else Tensor(v) for v in values]
+    if len(values) == 2:
+        dtype = convert.result_dtype(*values)
+    else:
+        floats = [v._data.dtype for v in values if v._data.dtype.kind == "f"]
+        dtype = np.result_type(*(floats or [v._data.dtype for v in values]))
+    return [v.to(dtype) for v in values]
+
+
+def cat(tensors, dim=0):
+    """The tensors joined along `dim` (all other sizes must be equal)."""
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+    for t in tensors:
+        if t.ndim == 0:
+            raise RuntimeError("zero-dimensional tensor cannot be concatenated")
+    tensors = _tensors(tensors)
+    axis = convert.dim(dim, tensors[0].ndim)
+    first = tensors[0].shape
+    for i, t in enumerate(tensors):
+        if t.ndim != len(first):
+            raise RuntimeError(f"Tensors must have same number of dimensions: got {len(first)} "
+                               f"and {t.ndim}")
+        for d, (m, n) in enumerate(zip(first, t.shape)):
+            if d != axis and m != n:
+                raise RuntimeError(f"Sizes of tensors must match except in dimension {axis}. "
+                                   f"Expected size {m} but got size {n} for tensor number {i} "
+                                   "in the list.")
+    return apply(ops.Cat(axis), *tensors)
+
+
+def stack(tensors, dim=0):
+    """The tensors (all of one shape) along a new axis `dim`."""
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    for i, t in enumerate(tensors):
+        if t.shape != tensors[0].shape:
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got "
+                               f"{list(tensors[0].shape)} at entry 0 and {list(t.shape)} at "
+                               f"entry {i}")
+    axis = convert.dim(dim, tensors[0].ndim + 1)
+    # stack(xs, d) = cat([x.unsqueeze(d) for x in xs], d)
+    return cat([t.unsqueeze(axis) for t in tensors], axis)
+
+
+def where(condition, input, other):  # noqa: A002  (torch's argument names)
+    """input where condition holds, other elsewhere; all three broadcast. A Python scalar
+    takes the tensor's dtype, as torch's."""
+    condition = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
+    if condition.dtype != bool_:
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a "
+                           f"tensor with dtype {condition.dtype}")
+    if isinstance(input, Tensor) and not isinstance(other, Tensor):
+        input, other = input._operand(other)
+    elif isinstance(other, Tensor) and not isinstance(input, Tensor):
+        other, input = other._operand(input)
+    else:
+        input, other = _tensors([input, other])
+    # three shapes broadcast together exactly when every pair does
+    for x, y in ((input, other), (condition, input), (condition, other)):
+        convert.broadcast_error(x.shape, y.shape)
+    return apply(ops.Where(condition), input, other)
+
+
+def maximum(a, b):
+    """The larger of a and b, element by element; NaN wins, as in torch.
+
+    max(a, b) = a where a > b, b where a < b, and (a + b) / 2 where they tie (it equals a):
+    written so, the gradient splits in half at a tie, as torch's does. A NaN fails both
+    comparisons and so lands in the tie branch, which makes it NaN.
+    """
+    a, b = _tensors([a, b])
+    tie = a * 0.5 + b * 0.5 if a.dtype.kind == "f" else a  # halves are exact: a tie gives a
+    return where(a._data > b._data, a, where(a._data < b._data, b, tie))
+
+
+def minimum(a, b):
+    """The smaller of a and b: maximum's rule with the comparisons turned round."""
+    a, b = _tensors([a, b])
+    tie = a * 0.5 + b * 0.5 if a.dtype.kind == "f" else a
+    return where(a._data < b._data, a, where(a._data > b._data, b, tie))
