@@ -5,7 +5,7 @@ hypothesis draws a graph of 1 to 15 steps. A step is one user-level call from th
 log_softmax, sqrt, relu, sigmoid, abs, pow with scalar exponents, max(dim), sum(dims,
 keepdim), reshape/view with -1, permute/T/transpose, matmul incl. batched and 1-D, getitem with
 ints/slices/None/Ellipsis/integer arrays with repeats/boolean masks, cross_entropy fused and
-step by step). Operands are earlier nodes (so graphs reuse nodes, fan out and form diamonds)
+step by step, sin, cos, log10/log2, where, clamp, minimum/maximum, cat and stack). Operands are earlier nodes (so graphs reuse nodes, fan out and form diamonds)
 or fresh leaves; shapes run from 0-d to 4-d with size-1 and size-0 axes, and binary ops
 broadcast. Domain guards keep every value finite and bounded: log(|x| + 0.5), negative and
 fractional powers of |x| + 0.5, denominators |y| + 0.5, and a node whose values exceed
@@ -169,7 +169,7 @@ class Graph:
         name = self.draw(st.sampled_from(
             ["neg", "exp", "log", "tanh", "sqrt", "relu", "sigmoid", "abs", "clone", "detach",
              "double", "roundtrip", "rpow", "fexp", "ftanh", "flog", "fsqrt", "frelu",
-             "fsigmoid"]))
+             "fsigmoid", "sin", "cos", "fsin", "fcos", "log10", "flog2"]))
         fns = {
             "neg": lambda lib, a: -a,
             "exp": lambda lib, a: a.exp(),
@@ -191,6 +191,12 @@ class Graph:
             "fsqrt": lambda lib, a: lib.sqrt(a * a + 0.25),
             "frelu": lambda lib, a: lib.relu(a),
             "fsigmoid": lambda lib, a: lib.sigmoid(a),
+            "sin": lambda lib, a: a.sin(),
+            "cos": lambda lib, a: a.cos(),
+            "fsin": lambda lib, a: lib.sin(a),
+            "fcos": lambda lib, a: lib.cos(a),
+            "log10": lambda lib, a: (a.abs() + 0.5).log10(),
+            "flog2": lambda lib, a: lib.log2(a * a + 0.5),
         }
         self.run(name, fns[name], x)
 
@@ -358,6 +364,84 @@ class Graph:
             "flog_softmax": lambda lib, a: lib.log_softmax(a, dim),
         }
         self.run(f"{name}({dim})", fns[name], x, valid=not bad)
+
+    def same_order(self, i, j, constant=None):
+        """Whether `<` and `>` between nodes i and j (or node i and a constant) come out the
+        same in both libraries: values agree to the last bit only, and a comparison that
+        flips on a near-tie would send where's gradient down the other branch."""
+        masks = []
+        for k in range(2):
+            a = self.nodes[i][k].detach().numpy()
+            b = constant if j is None else self.nodes[j][k].detach().numpy()
+            masks.append((a < b, a > b))
+        return all(np.array_equal(m, t) for m, t in zip(*masks))
+
+    def op_where(self):
+        x = self.pick()
+        shape = self.m(x).shape
+        name = self.draw(st.sampled_from(["where", "where_scalar", "maximum", "minimum",
+                                          "clamp", "clamp_min", "clamp_max"]))
+        bad = name in ("where", "maximum", "minimum") and self.chance(7)
+        y = self.partner(shape, bad)
+        if y is None:
+            return
+        if name.startswith("clamp") or name == "where_scalar":
+            lo, hi = sorted(self.draw(st.sampled_from([-1.0, -0.5, 0.0, 0.5, 1.0]))
+                            for _ in range(2))
+            if not (self.same_order(x, None, lo) and self.same_order(x, None, hi)):
+                return
+            fns = {
+                "where_scalar": lambda lib, a: lib.where(a > lo, a, hi),
+                "clamp": lambda lib, a: a.clamp(lo, hi),
+                "clamp_min": lambda lib, a: lib.clamp(a, min=lo),
+                "clamp_max": lambda lib, a: a.clamp(max=hi),
+            }
+            self.run(f"{name} {lo} {hi}", fns[name], x)
+            return
+        if not bad and not self.same_order(x, y):
+            return
+        fns = {  # the mask comes from a alone, so that a bad b fails in where itself
+            "where": lambda lib, a, b: lib.where(a > 0, a, b),
+            "maximum": lambda lib, a, b: lib.maximum(a, b),
+            "minimum": lambda lib, a, b: lib.minimum(a, b),
+        }
+        if name == "where" and not bad and not self.same_order(x, None, 0.0):
+            return
+        self.run(name, fns[name], x, y, valid=not bad)
+
+    def op_cat(self):
+        x = self.pick()
+        shape = self.m(x).shape
+        bad = self.chance(7)
+        stack = self.chance(3)
+        n = len(shape) + 1 if stack else max(len(shape), 1)
+        dim = self.draw(st.sampled_from([n, -n - 1])) if bad and self.chance(2) else \
+            self.draw(st.integers(-n, n - 1))
+        if stack or not shape:
+            # stack wants equal shapes; cat of a 0-d tensor is refused (a bad step)
+            other = [i for i, (m, _) in enumerate(self.nodes) if m.shape == shape]
+            y = self.draw(st.sampled_from(other))
+            valid = dim in range(-n, n) and (stack or bool(shape))
+            if bad and valid and shape and not stack:
+                return
+            fn = (lambda lib, a, b: lib.stack([a, b], dim)) if stack else \
+                (lambda lib, a, b: lib.cat([a, b], dim))
+            self.run(f"{'stack' if stack else 'cat'} {dim}", fn, x, y, valid=valid)
+            return
+        axis = dim % n
+        new = list(shape)
+        new[axis] = self.draw(st.sampled_from(self.sides))
+        valid = dim in range(-n, n)
+        if bad and valid:  # another axis differs: refused
+            others = [i for i in range(len(shape)) if i != axis]
+            if not others:
+                return
+            new[self.draw(st.sampled_from(others))] += 1
+            valid = False
+        y = self.leaf(tuple(new))
+        parts = [x, y, x] if self.chance(3) else [y, x]  # a node may appear twice
+        self.run(f"cat {dim}", lambda lib, *ts: lib.cat(list(ts), dim=dim), *parts,
+                 valid=valid)
 
     def reshape_target(self, size, bad):
         """A target shape for `size` elements, maybe with one -1; or an invalid one."""
@@ -630,7 +714,7 @@ class Graph:
 
     OPS = ["unary", "unary", "pow", "scalar", "binary", "binary", "binary", "sum", "mean",
            "max", "softmax", "reshape", "permute", "matmul", "matmul", "getitem", "getitem",
-           "cross_entropy"]
+           "cross_entropy", "where", "cat"]
 
     def step(self):
         getattr(self, "op_" + self.draw(st.sampled_from(self.OPS)))()
