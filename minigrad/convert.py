@@ -133,11 +133,34 @@ def matmul_shapes(a_shape, b_shape):
         broadcast_error(a_shape[:-2], b_shape[:-2])
 
 
-def size_args(size):
-    """(2, 3) from f(2, 3) or f((2, 3)) or f([2, 3])."""
+def size_args(size, fn="view"):
+    """(2, 3) from f(2, 3) or f((2, 3)) or f([2, 3]); integers only, as torch.
+
+    A float or a bool is refused with torch's TypeError ("must be tuple of ints"); numpy
+    integers are fine. Negative entries pass here (view's -1): new_size refuses them.
+    """
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = size[0]
+    for n in size:
+        if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
+            raise TypeError(f"{fn}(): argument 'size' must be tuple of ints, but found element "
+                            f"of type {type(n).__name__}")
     return tuple(int(n) for n in size)
+
+
+def new_size(size, fn):
+    """The size of a new tensor (zeros, ones, randn, ...): integers, none negative.
+
+    torch raises RuntimeError for a negative size; `zeros` words it its own way.
+    """
+    shape = size_args(size, fn)
+    bad = [n for n in shape if n < 0]
+    if bad and fn == "zeros":
+        raise RuntimeError("zeros: Dimension size must be non-negative.")
+    if bad:
+        raise RuntimeError(f"Trying to create tensor with negative dimension {bad[0]}: "
+                           f"[{', '.join(map(str, shape))}]")
+    return shape
 
 
 def reshape_target(shape, size):

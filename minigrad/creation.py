@@ -6,7 +6,7 @@ numpy's PCG64, so a seed gives different numbers than torch's; the distributions
 
 import numpy as np
 
-from .convert import as_array, default_float, float32, float64, int64, size_args
+from .convert import as_array, default_float, float32, float64, int64, new_size
 from .tensor import Tensor
 
 
@@ -16,11 +16,13 @@ def tensor(data, dtype=None, requires_grad=False):
 
 
 def zeros(*size, dtype=None, requires_grad=False):
-    return Tensor(np.zeros(size_args(size), dtype or float32), requires_grad=requires_grad)
+    return Tensor(np.zeros(new_size(size, "zeros"), dtype or float32),
+                  requires_grad=requires_grad)
 
 
 def ones(*size, dtype=None, requires_grad=False):
-    return Tensor(np.ones(size_args(size), dtype or float32), requires_grad=requires_grad)
+    return Tensor(np.ones(new_size(size, "ones"), dtype or float32),
+                  requires_grad=requires_grad)
 
 
 def zeros_like(t, dtype=None, requires_grad=False):
@@ -33,6 +35,13 @@ def ones_like(t, dtype=None, requires_grad=False):
 
 def arange(start, end=None, step=1, dtype=None, requires_grad=False):
     start, end = (0, start) if end is None else (start, end)
+    # torch's checks, before numpy's (which divides by a zero step, or returns an empty range)
+    if not all(np.isfinite(v) for v in (start, end)):
+        raise RuntimeError(f"unsupported range: {start} -> {end}")
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (step > 0 and end < start) or (step < 0 and end > start):
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     data = np.arange(start, end, step)
     if dtype is None:  # float arguments give torch's default float32, not numpy's float64
         dtype = float32 if data.dtype.kind == "f" else int64
@@ -61,23 +70,54 @@ def _rng(generator):
     return (generator or default_generator).rng
 
 
+def _float_kernel(kernel, dtype):
+    """torch has no normal or uniform draws for integer dtypes."""
+    dtype = np.dtype(dtype or float32)
+    if dtype.kind != "f":
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{dtype}\'')
+    return dtype
+
+
 def randn(*size, generator=None, dtype=None, requires_grad=False):
-    data = _rng(generator).standard_normal(size_args(size), dtype=np.dtype(dtype or float32))
+    data = _rng(generator).standard_normal(new_size(size, "randn"),
+                                           dtype=_float_kernel("normal_kernel_cpu", dtype))
     return Tensor(data, requires_grad=requires_grad)
 
 
 def rand(*size, generator=None, dtype=None, requires_grad=False):
-    data = _rng(generator).random(size_args(size), dtype=np.dtype(dtype or float32))
+    data = _rng(generator).random(new_size(size, "rand"),
+                                  dtype=_float_kernel("check_uniform_bounds", dtype))
     return Tensor(data, requires_grad=requires_grad)
 
 
 def randint(low, high, size, generator=None, dtype=None):
+    if low >= high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} "
+                           f">= to={high}")
+    size = new_size((size,), "randint")
     return Tensor(_rng(generator).integers(low, high, size=size, dtype=np.dtype(dtype or int64)))
 
 
 def multinomial(probs, num_samples, replacement=False, generator=None):
-    """Category indices drawn with probabilities proportional to `probs` (1-D)."""
-    p = probs.data.astype(float64)
+    """Category indices drawn with probabilities proportional to `probs` (1-D).
+
+    torch's checks come first, with its RuntimeErrors: numpy's own would be ValueErrors.
+    """
+    if probs.dtype.kind != "f":
+        raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: "
+                           f"{probs.dtype}")
+    if probs.ndim not in (1, 2):
+        raise RuntimeError("prob_dist must be 1 or 2 dim")
+    if num_samples <= 0:
+        raise RuntimeError("cannot sample n_sample <= 0 samples")
+    if not replacement and num_samples > probs.shape[-1]:
+        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
+                           "replacement")
+    p = probs.numpy().astype(float64)
+    if not np.all(np.isfinite(p) & (p >= 0)):  # NaN fails both tests
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    if np.any(p.sum(-1) <= 0):
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
     return Tensor(_rng(generator).choice(p.size, size=num_samples, replace=replacement,
                                          p=p / p.sum()))
 
@@ -87,12 +127,12 @@ def full(size, fill_value, dtype=None, requires_grad=False):
     or the default float), as torch's."""
     if dtype is None:
         dtype = as_array(fill_value).dtype
-    return Tensor(np.full(size_args((size,)), fill_value, dtype), requires_grad=requires_grad)
+    return Tensor(np.full(new_size((size,), "full"), fill_value, dtype), requires_grad=requires_grad)
 
 
 def empty(*size, dtype=None, requires_grad=False):
     """torch leaves the values unspecified; minigrad's are zeros."""
-    return Tensor(np.zeros(size_args(size), dtype or default_float()),
+    return Tensor(np.zeros(new_size(size, "empty"), dtype or default_float()),
                   requires_grad=requires_grad)
 
 
