@@ -15,9 +15,13 @@ command line. It does not hold engine code (minigrad) or drawing code (viz).
 """
 
 import argparse
+import fcntl
 import json
+import math
 import os
 import random
+import re
+import socket
 import sys
 import tempfile
 import time
@@ -32,11 +36,26 @@ from minigrad import nn, optim
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = ROOT / "data" / "names.txt"
 CHECKPOINT = "model.npz"
+LOCK = "makemore.lock"
 FULL_STEPS = 200_000
+LOSS_WINDOW = 1000  # the loss history holds one mean per this many steps
+# What save_checkpoint's temporary files look like (tempfile.mkstemp: 8 characters of
+# [a-z0-9_]); start-up removes only files of exactly this shape, never anything else.
+STALE_TEMPORARY = re.compile(re.escape(CHECKPOINT) + r"\.[a-z0-9_]{8}\.tmp")
+
+# Ranges of the command line's numbers. The upper bounds keep a typo from asking for
+# terabytes; batch size 1 is refused because batchnorm cannot normalise a single example.
+MAX_HIDDEN = 16_384
+LIMITS = {"steps": (1, 10**9), "hidden": (1, MAX_HIDDEN), "batch_size": (2, 65_536),
+          "checkpoint_every": (1, 10**9), "n": (0, 100_000), "seed": (0, 2**64 - 1)}
 
 
 class CheckpointError(RuntimeError):
     """A checkpoint that is missing, truncated, foreign, or made for another configuration."""
+
+
+class CommandError(Exception):
+    """Bad input found before any work: the data file, the --out folder, a busy folder."""
 
 
 def _one_line(error):
@@ -47,17 +66,52 @@ def _one_line(error):
 # ---- data ------------------------------------------------------------------------------
 
 def load_words(path):
-    """One word per line; blank lines are skipped. Raises clear errors for bad files."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"data file not found: {path}")
-    words = [w.strip() for w in path.read_text(encoding="utf-8").splitlines() if w.strip()]
+    """One word per line; blank lines and surrounding spaces are dropped.
+
+    `-` reads standard input (so does /dev/stdin, or any pipe: they are read, not stat'ed).
+    Bad files raise errors that name the file, and for undecodable bytes the line.
+    """
+    if str(path) == "-":
+        name, raw = "<stdin>", sys.stdin.buffer.read()
+    else:
+        path = Path(path)
+        if not path.exists():
+            raise FileNotFoundError(f"data file not found: {path}")
+        if path.is_dir():
+            raise CommandError(f"data file {path} is a folder, not a file of words")
+        name, raw = str(path), path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        column = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
+        raise CommandError(f"{name}, line {line}: not UTF-8 text (byte 0x{raw[e.start]:02x} "
+                           f"at byte {column} of the line)") from None
+    del raw
+    words = [w.strip() for w in text.splitlines() if w.strip()]
     if not words:
-        raise ValueError(f"data file is empty: {path} (expected one word per line)")
-    if any("." in w for w in words):
-        raise ValueError(f"{path}: '.' is reserved as the start/end token and may not appear "
+        raise ValueError(f"data file is empty: {name} (expected one word per line)")
+    if "." in text and any("." in w for w in words):
+        raise ValueError(f"{name}: '.' is reserved as the start/end token and may not appear "
                          "in a word")
     return words
+
+
+# The 80/10/10 split leaves every part non-empty from this many words on (checked for every
+# count up to 100,000 in the tests): below it, validation or training would be empty.
+MIN_WORDS = 6
+
+
+def split_sizes(n):
+    """(train, val, test) word counts of split_words for n words."""
+    n1, n2 = int(0.8 * n), int(0.9 * n)
+    return n1, n2 - n1, n - n2
+
+
+def check_splittable(words, name):
+    if len(words) < MIN_WORDS:
+        raise CommandError(f"{name} has {len(words)} word{'s' * (len(words) != 1)}; the "
+                           f"80/10/10 train/val/test split needs at least {MIN_WORDS}")
 
 
 class Vocab:
@@ -85,16 +139,47 @@ class Vocab:
         return "".join(self.chars[i] for i in ids)
 
 
-def build_dataset(words, vocab, block_size=3):
-    """Every (context, next character) pair: X (N, block_size) and Y (N,), int64."""
-    X, Y = [], []
-    for word in words:
-        context = [0] * block_size
-        for ix in vocab.encode(word) + [0]:
-            X.append(context)
-            Y.append(ix)
-            context = context[1:] + [ix]
-    return np.array(X, dtype=np.int64).reshape(-1, block_size), np.array(Y, dtype=np.int64)
+def index_dtype(vocab_size):
+    """The smallest integer type that holds every character index: uint8 for up to 256."""
+    return np.min_scalar_type(vocab_size - 1)
+
+
+def build_dataset(words, vocab, block_size=3, dtype=np.int64):
+    """Every (context, next character) pair: X (N, block_size) and Y (N,), in the seed's order
+    (word by word; each word's characters, then its '.' ending).
+
+    Built with numpy from one stream of character indices, not lists of lists (2,000,000 words
+    make about 16,000,000 rows). Y is the stream of all words, each followed by its '.' (0).
+    The context of a row is the k previous entries of the stream, where those lie in the same
+    word, else '.': X[r, block_size - k] = Y[r - k] if the row is at position >= k of its word.
+    """
+    stream = "".join(w + "." for w in words)
+    codes = np.frombuffer(stream.encode("utf-32-le"), dtype=np.uint32)  # one per character
+    del stream
+    # code point -> index (-1: not in the vocabulary); at most 0x110000 entries
+    vocab_codes = [ord(c) for c in vocab.chars]
+    table = np.full(max(int(codes.max(initial=0)), *vocab_codes) + 1, -1, dtype=np.int32)
+    table[vocab_codes] = np.arange(len(vocab))
+    ids = table[codes]
+    del codes
+    if (ids < 0).any():
+        vocab.encode("".join(words))  # raises, naming the unknown characters
+    Y = ids.astype(dtype)
+    del ids
+    n = len(Y)
+    # each row's position inside its word: its distance from the row after the last '.'
+    index = np.int32 if n < 2**31 else np.int64
+    start = np.zeros(n, dtype=index)
+    after_end = np.flatnonzero(Y[:-1] == 0) + 1  # rows that begin a word (besides row 0)
+    start[after_end] = after_end
+    np.maximum.accumulate(start, out=start)
+    position = np.arange(n, dtype=index)
+    position -= start
+    del start, after_end
+    X = np.zeros((n, block_size), dtype=dtype)
+    for k in range(1, block_size + 1):  # k characters back, where the word has them
+        X[k:, block_size - k] = np.where(position[k:] >= k, Y[:n - k], 0)
+    return X, Y
 
 
 def split_words(words, seed=42):
@@ -201,11 +286,19 @@ def stepwise_cross_entropy(logits, Y):
 
 # ---- checkpoints -----------------------------------------------------------------------
 
+def _umask():
+    """The process's umask (read by setting it and setting it back: there is no getter)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def save_checkpoint(path, model, optimizer, meta):
     """Write atomically: a temporary file in the same folder, fsync, then rename over.
 
     A run killed at any moment leaves either the previous checkpoint or the new one, never
-    a half-written file.
+    a half-written file. The file gets the mode of any file the user creates (0666 less the
+    umask), not mkstemp's private 0600.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -219,6 +312,7 @@ def save_checkpoint(path, model, optimizer, meta):
     arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)
             f.flush()
@@ -230,24 +324,39 @@ def save_checkpoint(path, model, optimizer, meta):
         raise
 
 
-def load_checkpoint(path):
-    """(meta, model arrays, optimizer state) from a checkpoint, or a CheckpointError."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"no checkpoint at {path}; train first: python -m "
-                              f"models.makemore train --out {path.parent}")
-    try:
-        loaded = np.load(path, allow_pickle=False)
-        if isinstance(loaded, np.ndarray):  # a .npy file holds one array, not named ones
-            raise CheckpointError(f"{path} is a single .npy array, not a minigrad makemore "
-                                  "checkpoint")
-        with loaded as f:
-            arrays = {k: f[k] for k in f.files}
-        meta = json.loads(arrays.pop("meta").tobytes().decode())
-    except (zipfile.BadZipFile, ValueError, KeyError, OSError, EOFError,
-            UnicodeDecodeError) as e:
-        raise CheckpointError(f"{path} is not a readable minigrad makemore checkpoint "
-                              f"(truncated or foreign file): {e}") from None
+# Limits of the loader. Every array's shape follows from the metadata (vocabulary, hidden,
+# ...), so each member's size is known before it is read; these bound the metadata itself.
+MAX_META_BYTES = 16 * 2**20
+MAX_MEMBER_BYTES = 2**30
+MAX_VOCAB = 2**16
+MAX_BLOCK, MAX_EMBD = 64, 4096
+OPTIMIZER_STATE = ("momentum_buffer", "exp_avg", "exp_avg_sq", "step")
+
+
+def state_shapes(vocab_size, block_size, n_embd, hidden):
+    """MLP's state_dict keys -> shapes, in parameters() order first, without building it
+    (the loader checks a checkpoint against these before it allocates anything)."""
+    return {"embedding.weight": (vocab_size, n_embd),
+            "linear1.weight": (hidden, block_size * n_embd), "linear1.bias": (hidden,),
+            "batchnorm.weight": (hidden,), "batchnorm.bias": (hidden,),
+            "linear2.weight": (vocab_size, hidden), "linear2.bias": (vocab_size,),
+            "batchnorm.running_mean": (hidden,), "batchnorm.running_var": (hidden,),
+            "batchnorm.num_batches_tracked": ()}
+
+
+PARAMETERS = 7  # the first 7 entries of state_shapes are the parameters, in order
+
+
+def _is_int(value, low, high):
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def check_meta(meta, path):
+    """Every metadata entry has the type and range it should; raise CheckpointError if not."""
     if not isinstance(meta, dict) or meta.get("format") != "minigrad-makemore/1":
         raise CheckpointError(f"{path} is not a minigrad makemore checkpoint")
     # checked here so that sample and --resume fail with this message, not a KeyError
@@ -255,6 +364,152 @@ def load_checkpoint(path):
                if k not in meta]
     if missing:
         raise CheckpointError(f"{path} is damaged: its metadata lacks {', '.join(missing)}")
+    vocab = meta["vocab"]
+    checks = {
+        "vocab": isinstance(vocab, str) and 2 <= len(vocab) <= MAX_VOCAB
+        and vocab[0] == "." and len(set(vocab)) == len(vocab),
+        "block_size": _is_int(meta["block_size"], 1, MAX_BLOCK),
+        "n_embd": _is_int(meta["n_embd"], 1, MAX_EMBD),
+        "hidden": _is_int(meta["hidden"], 1, MAX_HIDDEN),
+        "step": _is_int(meta["step"], 0, LIMITS["steps"][1]),
+        "steps": _is_int(meta.get("steps", 1), *LIMITS["steps"]),
+        "batch_size": _is_int(meta.get("batch_size", 2), *LIMITS["batch_size"]),
+        "seed": _is_int(meta.get("seed", 0), *LIMITS["seed"]),
+        "fused_ce": isinstance(meta.get("fused_ce", False), bool),
+        "losses": isinstance(meta["losses"], list) and all(map(_is_number, meta["losses"])),
+        "loss_window": isinstance(meta.get("loss_window", []), list)
+        and all(map(_is_number, meta.get("loss_window", []))),
+        "rng": meta["rng"] is None or isinstance(meta["rng"], dict),
+        "param_groups": isinstance(meta.get("param_groups", []), list) and all(
+            isinstance(g, dict) and isinstance(g.get("params"), list)
+            and all(_is_int(i, 0, PARAMETERS - 1) for i in g["params"])
+            for g in meta.get("param_groups", [])),
+    }
+    bad = [key for key, ok in checks.items() if not ok]
+    if bad:
+        key = bad[0]
+        raise CheckpointError(f"{path} is damaged: metadata {key}={meta.get(key)!r:.60} is not "
+                              f"{META_TYPES[key]}")
+    if meta["rng"] is not None:
+        try:  # a state numpy refuses (wrong keys, types or values) is refused here, too
+            np.random.default_rng().bit_generator.state = meta["rng"]
+        except (TypeError, ValueError, KeyError) as e:
+            raise CheckpointError(f"{path} is damaged: metadata rng is not a generator state "
+                                  f"({e})") from None
+
+
+META_TYPES = {
+    "vocab": "a string of distinct characters starting with '.'",
+    "block_size": f"an integer from 1 to {MAX_BLOCK}",
+    "n_embd": f"an integer from 1 to {MAX_EMBD}",
+    "hidden": f"an integer from 1 to {MAX_HIDDEN}",
+    "step": "a non-negative integer", "steps": "a positive integer",
+    "batch_size": "an integer from {} to {}".format(*LIMITS["batch_size"]),
+    "seed": "a non-negative integer", "fused_ce": "true or false",
+    "losses": "a list of numbers", "loss_window": "a list of numbers",
+    "rng": "a generator state", "param_groups": "a list of optimizer groups",
+}
+
+
+def _expected_arrays(meta):
+    """Member name -> (shape, allowed dtypes) for every array the metadata allows."""
+    shapes = state_shapes(len(meta["vocab"]), meta["block_size"], meta["n_embd"],
+                          meta["hidden"])
+    floats = (np.dtype(np.float32), np.dtype(np.float64))
+    expected = {f"model/{k}": (shape, floats) for k, shape in shapes.items()}
+    expected["model/batchnorm.num_batches_tracked"] = ((), (np.dtype(np.int64),))
+    for pos, shape in enumerate(list(shapes.values())[:PARAMETERS]):
+        for name in OPTIMIZER_STATE:
+            expected[f"optim/{pos}/{name}"] = (() if name == "step" else shape, floats)
+    return expected
+
+
+def _npy_header(f, where):
+    """(shape, fortran_order, dtype, header length) of an .npy stream, read without its data."""
+    version = np.lib.format.read_magic(f)
+    read = {(1, 0): np.lib.format.read_array_header_1_0,
+            (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+    if read is None:
+        raise ValueError(f"{where}: unknown .npy version {version}")
+    shape, fortran, dtype = read(f, max_header_size=10_000)
+    return shape, fortran, dtype, f.tell()
+
+
+def _read_member(zf, info, shape, dtypes, path):
+    """One array, after its header was compared with what the metadata allows."""
+    where = f"{path}: {info.filename}"
+    for size, what in ((info.file_size, "holds"), (info.compress_size, "is stored in")):
+        if size > MAX_MEMBER_BYTES:
+            raise CheckpointError(f"{where} {what} {size} bytes, over the limit of "
+                                  f"{MAX_MEMBER_BYTES}")
+    with zf.open(info) as f:
+        got, fortran, dtype, header = _npy_header(f, where)
+        if dtype not in dtypes or got != tuple(shape if shape is not None else got):
+            allowed = " or ".join(str(d) for d in dtypes)
+            raise CheckpointError(f"{where} does not fit the model its metadata describes: "
+                                  f"it is {dtype} {got}, the metadata makes it {allowed} "
+                                  f"{shape if shape is not None else ''}".rstrip())
+        nbytes = math.prod(got) * dtype.itemsize
+        if info.file_size != header + nbytes:
+            raise CheckpointError(f"{where} is {info.file_size} bytes; its header says "
+                                  f"{header + nbytes}")
+        if nbytes > MAX_MEMBER_BYTES:
+            raise CheckpointError(f"{where} holds {nbytes} bytes, over the limit of "
+                                  f"{MAX_MEMBER_BYTES}")
+        array = np.frombuffer(f.read(nbytes), dtype=dtype)
+    array = array.reshape(got, order="F" if fortran else "C")
+    return np.ascontiguousarray(array) if fortran else array.copy()
+
+
+def load_checkpoint(path):
+    """(meta, model arrays, optimizer state) from a checkpoint, or a CheckpointError.
+
+    Nothing is allocated on the file's word: the metadata is read first (its member has a
+    size limit) and checked for types and ranges; every array's header is then compared with
+    the shape and dtype the metadata implies before its data is read, and the sizes the zip
+    directory states (compressed and not) must fit. Weights that are NaN or infinite are
+    refused: a run that diverged must not be resumed or sampled silently.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"no checkpoint at {path}; train first: python -m "
+                              f"models.makemore train --out {path.parent}")
+    arrays = {}
+    try:
+        with open(path, "rb") as raw:
+            if raw.read(6) == b"\x93NUMPY":  # a .npy file holds one array, not named ones
+                raise CheckpointError(f"{path} is a single .npy array, not a minigrad makemore "
+                                      "checkpoint")
+        with zipfile.ZipFile(path) as zf:
+            infos = {info.filename: info for info in zf.infolist()}
+            if "meta.npy" not in infos:
+                raise KeyError("meta is missing")
+            info = infos.pop("meta.npy")
+            if info.file_size > MAX_META_BYTES or info.compress_size > MAX_META_BYTES:
+                raise CheckpointError(f"{path}: its metadata is {info.file_size} bytes, over "
+                                      f"the limit of {MAX_META_BYTES}")
+            blob = _read_member(zf, info, None, (np.dtype(np.uint8),), path)
+            meta = json.loads(blob.tobytes().decode())
+            check_meta(meta, path)
+            expected = _expected_arrays(meta)
+            for name, info in infos.items():
+                key = name[:-len(".npy")] if name.endswith(".npy") else name
+                if key not in expected:
+                    raise CheckpointError(f"{path} holds an unexpected member {name!r}")
+                arrays[key] = _read_member(zf, info, *expected[key], path)
+    except CheckpointError:
+        raise
+    except (zipfile.BadZipFile, ValueError, KeyError, OSError, EOFError,
+            UnicodeDecodeError, NotImplementedError) as e:
+        raise CheckpointError(f"{path} is not a readable minigrad makemore checkpoint "
+                              f"(truncated or foreign file): {_one_line(e)}") from None
+    missing = [k for k in expected if k.startswith("model/") and k not in arrays]
+    if missing:
+        raise CheckpointError(f"{path} is damaged: it lacks {', '.join(missing)}")
+    for key, array in arrays.items():
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            raise CheckpointError(f"{path}: {key} holds NaN or infinite values (a run that "
+                                  "diverged?); refusing to use it")
     model = {k[len("model/"):]: v for k, v in arrays.items() if k.startswith("model/")}
     state = {}
     for key, value in arrays.items():
@@ -276,6 +531,76 @@ def model_from_checkpoint(path):
                               f"{_one_line(e)}") from None
     model.eval()
     return meta, Vocab(meta["vocab"][1:]), model
+
+
+# ---- the output folder: checked before training, one run at a time ---------------------
+
+def prepare_out(out):
+    """Check that --out is a folder we can write, creating it if needed; True if created."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise CommandError(f"--out {out} is a file, not a folder")
+    created = not out.exists()
+    if created:
+        try:
+            out.mkdir(parents=True)
+        except OSError as e:
+            raise CommandError(f"--out {out} cannot be created as a folder: "
+                               f"{e.strerror}") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise CommandError(f"--out {out} is a folder we cannot write to")
+    return created
+
+
+class RunLock:
+    """One training run per --out folder: an exclusive flock on --out/makemore.lock.
+
+    The kernel drops a flock when its process ends, however it ends, so a lock file left by
+    a killed run is free and the next run takes it over: no guessing from pids. The file
+    holds the holder's pid and host, for the messages. A run that ends deletes the file while
+    still holding the lock; a run that opened the old file meanwhile sees, once it holds the
+    lock, that the path now names another file (or none), and starts over.
+    """
+
+    def __init__(self, folder):
+        self.path = Path(folder) / LOCK
+        self.fd = None
+        self.previous = ""  # what a run that died holding the lock left in the file
+
+    def __enter__(self):
+        while True:
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+            except OSError as e:
+                raise CommandError(f"--out {self.path.parent} is a folder we cannot write to "
+                                   f"({e.strerror})") from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.read(fd, 200).decode(errors="replace").strip() or "starting up"
+                os.close(fd)
+                raise CommandError(f"--out {self.path.parent} is in use by another training "
+                                   f"run ({holder}); wait for it to end, or choose another "
+                                   "--out") from None
+            try:
+                mine = os.stat(self.path)
+                if (mine.st_ino, mine.st_dev) == (os.fstat(fd).st_ino, os.fstat(fd).st_dev):
+                    break
+            except FileNotFoundError:
+                pass
+            os.close(fd)
+        self.previous = os.read(fd, 200).decode(errors="replace").strip()
+        os.ftruncate(fd, 0)
+        started = time.strftime("%Y-%m-%d %H:%M:%S")
+        os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}, started {started}\n"
+                  .encode(), 0)
+        self.fd = fd
+        return self
+
+    def __exit__(self, *exc):
+        self.path.unlink(missing_ok=True)  # still locked: see the class docstring
+        os.close(self.fd)
+        self.fd = None
 
 
 # ---- training --------------------------------------------------------------------------
@@ -312,18 +637,34 @@ class ProgressBar:
 
 
 def train(args):
-    words = load_words(args.data)
-    vocab = Vocab.from_words(words)
-    train_w, val_w, test_w = split_words(words)
-    Xtr, Ytr = build_dataset(train_w, vocab)
-    splits = {"train": (Xtr, Ytr), "val": build_dataset(val_w, vocab),
-              "test": build_dataset(test_w, vocab)}
+    """Check --out, take its lock, then train (see _train); the lock goes when this returns."""
     out = Path(args.out)
+    created = prepare_out(out)
+    try:
+        with RunLock(out) as lock:
+            return _train(args, out, lock)
+    finally:
+        if created and not any(out.iterdir()):  # a run that failed early leaves no trace
+            out.rmdir()
+
+
+def _train(args, out, lock):
+    words = load_words(args.data)
+    check_splittable(words, "<stdin>" if str(args.data) == "-" else args.data)
+    vocab = Vocab.from_words(words)
+    n_words = len(words)
+    # the datasets keep their indices in the smallest type (uint8 for up to 256 characters),
+    # 8 times less memory than int64; each batch is widened to int64 as it is drawn
+    compact = index_dtype(len(vocab))
+    splits = dict(zip(("train", "val", "test"),
+                      (build_dataset(part, vocab, dtype=compact) for part in split_words(words))))
+    del words
+    Xtr, Ytr = splits["train"]
     ckpt = out / CHECKPOINT
     steps = FULL_STEPS if args.full else args.steps
     meta = dict(format="minigrad-makemore/1", vocab=vocab.chars, block_size=3, n_embd=10,
                 hidden=args.hidden, batch_size=args.batch_size, seed=args.seed, steps=steps,
-                fused_ce=args.fused_ce, step=0, losses=[])
+                fused_ce=args.fused_ce, step=0, losses=[], loss_window=[])
     model = MLP(len(vocab), hidden=args.hidden, seed=args.seed, fused_ce=args.fused_ce,
                 init=args.init)
     optimizer = optim.SGD(model.parameters(), lr=0.1)
@@ -340,34 +681,51 @@ def train(args):
                                       f"asks for {key}={meta[key]!r}")
         if old["step"] > steps:
             raise ValueError(f"{ckpt} is at step {old['step']}, past --steps {steps}")
+        if old["rng"] is None:
+            raise CheckpointError(f"{ckpt} has no minibatch generator state to resume from")
+        # the history: one mean per complete window, and the raw losses of the window that
+        # was still filling (a finished run also appended that window's mean: dropped here)
+        window = old.get("loss_window", [])
+        if "loss_window" in old and len(window) != old["step"] % LOSS_WINDOW:
+            raise CheckpointError(f"{ckpt} is damaged: its loss history does not match its "
+                                  f"step {old['step']}")
         try:
             model.load_state_dict(state)
             optimizer.load_state_dict(opt_state)
         except (RuntimeError, ValueError) as e:  # arrays that do not fit the meta's config
             raise CheckpointError(f"{ckpt} does not fit the model it describes: "
                                   f"{_one_line(e)}") from None
-        meta.update(step=old["step"], losses=old["losses"])
+        meta.update(step=old["step"], losses=old["losses"][:old["step"] // LOSS_WINDOW],
+                    loss_window=list(window))
         rng.bit_generator.state = old["rng"]
         print(f"resumed from {ckpt} at step {old['step']}")
-    # a run killed while saving leaves its temporary file behind; this run owns --out now
-    for stale in ckpt.parent.glob(ckpt.name + ".*.tmp"):
-        stale.unlink(missing_ok=True)
-    print(f"{len(words)} words, vocabulary {len(vocab)}, {Xtr.shape[0]} training examples, "
+    if lock.previous:
+        print(f"took over {lock.path}, left by a run that ended without releasing it "
+              f"({lock.previous})")
+    # a run killed while saving leaves its temporary file; we hold the lock, so any file of
+    # that exact shape is a dead run's
+    for stale in out.iterdir():
+        if STALE_TEMPORARY.fullmatch(stale.name):
+            stale.unlink(missing_ok=True)
+    print(f"{n_words} words, vocabulary {len(vocab)}, {Xtr.shape[0]} training examples, "
           f"{sum(p.numel() for p in model.parameters())} parameters; {steps} steps")
     bar = ProgressBar(steps, start=meta["step"])
-    t0, window = time.perf_counter(), []
+    t0, window = time.perf_counter(), meta["loss_window"]  # saved with every checkpoint
     for step in range(meta["step"], steps):
         ix = rng.integers(0, Xtr.shape[0], args.batch_size)
-        loss = model.loss(minigrad.tensor(Xtr[ix]), minigrad.tensor(Ytr[ix]))
+        loss = model.loss(minigrad.tensor(Xtr[ix].astype(np.int64)),
+                          minigrad.tensor(Ytr[ix].astype(np.int64)))
         optimizer.zero_grad()
         loss.backward()
         # the lectures' step decay: lr 0.1, then 0.01 for the second half
         optimizer.param_groups[0]["lr"] = 0.1 if step < steps // 2 else 0.01
         optimizer.step()
         window.append(loss.item())
-        if len(window) == 1000 or step == steps - 1:
+        if len(window) == LOSS_WINDOW:
             meta["losses"].append(float(np.mean(window)))
-            window = []
+            window.clear()
+        elif step == steps - 1:  # the last, partial window: its mean, raw losses kept too
+            meta["losses"].append(float(np.mean(window)))
         bar.update(step + 1, loss.item(), force=step == steps - 1)
         if (step + 1) % args.checkpoint_every == 0 or step == steps - 1:
             meta.update(step=step + 1, rng=rng.bit_generator.state)
@@ -385,28 +743,55 @@ def train(args):
     return model, vocab, meta
 
 
+def _hprebn(model, X):
+    """The pre-batchnorm activations of contexts X, as a numpy array."""
+    with minigrad.no_grad():
+        emb = model.embedding(minigrad.tensor(X.astype(np.int64)))
+        return model.linear1(emb.view(len(X), -1)).numpy()
+
+
 def calibrate_batchnorm(model, X, chunk=20_000):
     """Set batchnorm's running mean and (n-1) variance from the whole training set.
 
-    The lectures do this after training instead of trusting the running averages.
+    The lectures do this after training instead of trusting the running averages. It streams:
+    two passes over the training set, one chunk of (chunk, hidden) activations at a time,
+    never the whole (N, hidden). The float64 sums run row after row (the running sum is the
+    first row of each chunk's reduction), which is the order numpy sums a whole array down
+    axis 0, so the statistics equal h.mean(0) and h.var(0, ddof=1) of the whole array
+    bit for bit.
     """
-    with minigrad.no_grad():
-        hs = [model.linear1(model.embedding(minigrad.tensor(X[i:i + chunk])).view(
-            min(chunk, len(X) - i), -1)).data for i in range(0, len(X), chunk)]
-    h = np.concatenate(hs).astype(np.float64)
+    n, hidden = len(X), model.batchnorm.num_features
+    rows = np.empty((min(chunk, n) + 1, hidden))  # row 0: the running sum; then a chunk
+
+    def sum_down(transform):
+        total = np.zeros(hidden)
+        for i in range(0, n, chunk):
+            h = _hprebn(model, X[i:i + chunk])
+            rows[0] = total
+            transform(h, rows[1:len(h) + 1])
+            total = rows[:len(h) + 1].sum(0)
+        return total
+
+    mean = sum_down(lambda h, out: np.copyto(out, h)) / n  # mean = sum(h) / n
+    var = sum_down(lambda h, out: np.square(np.subtract(h, mean, out=out), out=out)) / (n - 1)
     bn = model.batchnorm
-    bn.running_mean.data[...] = h.mean(0)
-    bn.running_var.data[...] = h.var(0, ddof=1)
+    bn.running_mean.data[...] = mean
+    bn.running_var.data[...] = var
 
 
-def evaluate(model, X, Y, chunk=20_000):
-    """Mean cross-entropy over a whole split, with batchnorm in eval mode."""
+def evaluate(model, X, Y, chunk=None):
+    """Mean cross-entropy over a whole split, with batchnorm in eval mode.
+
+    Chunks of 20,000 rows, fewer at large hidden sizes (about 4M activations a chunk).
+    """
+    chunk = chunk or max(1, min(20_000, 2**22 // model.batchnorm.num_features))
     model.eval()
     total = 0.0
     with minigrad.no_grad():
         for i in range(0, len(X), chunk):
-            logits = model(minigrad.tensor(X[i:i + chunk]))
-            total += nn.cross_entropy(logits, minigrad.tensor(Y[i:i + chunk])).item() * len(
+            logits = model(minigrad.tensor(X[i:i + chunk].astype(np.int64)))
+            total += nn.cross_entropy(
+                logits, minigrad.tensor(Y[i:i + chunk].astype(np.int64))).item() * len(
                 X[i:i + chunk])
     model.train()
     return total / len(X)
@@ -457,6 +842,7 @@ def sample(model, vocab, n=20, seed=None, block_size=3, max_len=50):
 def one_step_graph(data, hidden, seed=2147483647, batch_size=32, fused_ce=False):
     """Forward and backward of one training step on a batch from `data`; returns the loss."""
     words = load_words(data)
+    check_splittable(words, "<stdin>" if str(data) == "-" else data)
     vocab = Vocab.from_words(words)
     X, Y = build_dataset(split_words(words)[0], vocab)
     ix = np.random.default_rng(seed).integers(0, X.shape[0], batch_size)
@@ -480,7 +866,7 @@ def graph(args):
 
     loss = one_step_graph(args.data, args.hidden, fused_ce=args.fused_ce)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    prepare_out(out)
     collapse = ["batchnorm", "cross_entropy"] if args.collapse else []
     written = []
     for fmt in ("svg", "png"):
@@ -494,38 +880,57 @@ def graph(args):
 
 # ---- command line ----------------------------------------------------------------------
 
+def bounded(key):
+    """An argparse type: an integer within LIMITS[key], else an error naming the range."""
+    low, high = LIMITS[key]
+
+    def integer(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer (allowed: {low} to "
+                                             f"{high})") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is out of range (allowed: {low} to "
+                                             f"{high})")
+        return value
+    return integer
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m models.makemore", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
     def common(p):
-        p.add_argument("--data", default=str(DEFAULT_DATA), help="a file with one word a line")
-        p.add_argument("--hidden", type=int, default=200, help="hidden units (64 as the seed)")
+        p.add_argument("--data", default=str(DEFAULT_DATA),
+                       help="a file with one word a line ('-': standard input)")
+        p.add_argument("--hidden", type=bounded("hidden"), default=200,
+                       help="hidden units (64 as the seed)")
         p.add_argument("--fused-ce", action="store_true",
                        help="fused cross-entropy instead of the seed's step-by-step one")
         p.add_argument("--out", default="out", help="folder for checkpoint and pictures")
         return p
 
     p = common(sub.add_parser("train", help="train, evaluate, sample 20 names, draw a step"))
-    p.add_argument("--steps", type=int, default=30_000)
+    p.add_argument("--steps", type=bounded("steps"), default=30_000)
     p.add_argument("--full", action="store_true",
                    help=f"the lectures' full schedule: {FULL_STEPS} steps")
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--seed", type=int, default=2147483647)
+    p.add_argument("--batch-size", type=bounded("batch_size"), default=32)
+    p.add_argument("--seed", type=bounded("seed"), default=2147483647)
     p.add_argument("--init", choices=["seed", "lecture"], default="lecture",
                    help="initialisation: the seed notebook's, or the lectures' training one")
     p.add_argument("--resume", action="store_true", help="continue from --out/model.npz")
-    p.add_argument("--checkpoint-every", type=int, default=5_000)
+    p.add_argument("--checkpoint-every", type=bounded("checkpoint_every"), default=5_000)
     p.add_argument("--tune-malloc", action="store_true",
                    help="keep freed memory in the process (glibc): faster at large batches")
     p.add_argument("--no-graph", action="store_true", help="skip drawing the graph")
-    p.add_argument("-n", type=int, default=20, help="names to sample after training")
+    p.add_argument("-n", type=bounded("n"), default=20, help="names to sample after training")
 
     p = sub.add_parser("sample", help="sample names from a trained checkpoint")
     p.add_argument("--out", default="out", help="folder holding model.npz")
-    p.add_argument("-n", type=int, default=20)
-    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("-n", type=bounded("n"), default=20)
+    p.add_argument("--seed", type=bounded("seed"), default=None)
 
     p = common(sub.add_parser("check", help="every node of one step against torch"))
     p.add_argument("--dtype", choices=["float32", "float64"], default=None,
@@ -537,8 +942,6 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         if args.command == "train":
-            if args.steps < 1:
-                parser.error("--steps must be at least 1")
             if args.tune_malloc:
                 from minigrad.allocator import tune_malloc
                 tune_malloc()
@@ -550,7 +953,10 @@ def main(argv=None):
                 graph(args)
             return 0
         if args.command == "sample":
-            _, vocab, model = model_from_checkpoint(Path(args.out) / CHECKPOINT)
+            out = Path(args.out)
+            if out.exists() and not out.is_dir():
+                raise CommandError(f"--out {out} is a file, not a folder")
+            _, vocab, model = model_from_checkpoint(out / CHECKPOINT)
             for name in sample(model, vocab, args.n, seed=args.seed):
                 print(name)
             return 0
@@ -562,8 +968,12 @@ def main(argv=None):
         if args.command == "graph":
             args.on_missing = "raise"
             return graph(args)
-    except (CheckpointError, FileNotFoundError, ValueError) as e:
+    except (CheckpointError, CommandError, FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    except MemoryError as e:
+        print(f"error: out of memory ({_one_line(e) or 'no details'}); try a smaller --hidden, "
+              "--batch-size or data file", file=sys.stderr)
         return 2
     return 0
 

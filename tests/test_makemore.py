@@ -67,6 +67,14 @@ def train_argv(data, out, steps, *extra):
             "--no-graph", "-n", 0, *extra]
 
 
+def has_matplotlib():
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def snapshot(folder):
     """Every file in a folder with its bytes: to prove a failing command touched nothing."""
     folder = Path(folder)
@@ -463,14 +471,20 @@ def test_sigkilled_run_resumes(tmp_path, moment):
     makemore.model_from_checkpoint(ckpt)
     step = meta["step"]
     assert step % 50 == 0 and 50 <= step < 5000
-    stale = out / f"{makemore.CHECKPOINT}.x1y2z3.tmp"  # what a kill during a save leaves
+    lock = out / makemore.LOCK
+    assert f"pid {proc.pid} " in lock.read_text(), "the killed run's lock file is not there"
+    # what a kill during a save leaves (tempfile.mkstemp's shape), and a file of the user's
+    stale = out / f"{makemore.CHECKPOINT}.x1y2z3ab.tmp"
     stale.write_bytes(b"half a checkpoint")
+    (out / "notes.tmp").write_text("mine")
     code, text, err = run_main(train_argv(data, out, step + 100, "--checkpoint-every", 50,
                                           "--resume"))
     assert code == 0, err
     assert f"resumed from {ckpt} at step {step}" in text
+    assert f"took over {lock}" in text and f"pid {proc.pid} " in text
     assert makemore.load_checkpoint(ckpt)[0]["step"] == step + 100
-    assert not list(out.glob("*.tmp"))
+    assert sorted(p.name for p in out.iterdir()) == sorted(["notes.tmp", makemore.CHECKPOINT]
+                                                           + ["loss.png"] * has_matplotlib())
 
 
 # ---- the command line ---------------------------------------------------------------------
