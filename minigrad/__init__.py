@@ -17,26 +17,33 @@ from . import check, convert  # noqa: F401  (minigrad.check imports torch only w
 from .autograd import detect_anomaly, is_grad_enabled, no_grad, scope
 from .convert import bool_, float32, float64, int32, int64
 from .creation import (
-    Generator,
     arange,
     empty,
     empty_like,
     full,
     full_like,
     linspace,
-    manual_seed,
-    multinomial,
     ones,
     ones_like,
-    rand,
-    randint,
-    randn,
     tensor,
     zeros,
     zeros_like,
 )
-from .ops import PRIMITIVES
 from .histogram import histc, histogram
+from .ops import PRIMITIVES
+from .random import (
+    Generator,
+    default_generator,
+    get_rng_state,
+    initial_seed,
+    manual_seed,
+    multinomial,
+    rand,
+    randint,
+    randn,
+    seed,
+    set_rng_state,
+)
 from .tensor import Tensor, cat, maximum, minimum, stack, where
 
 long = int64
@@ -159,7 +166,8 @@ def allclose(a, b, rtol=1e-05, atol=1e-08):
 
 __all__ = [
     "Tensor", "tensor", "zeros", "ones", "zeros_like", "ones_like", "arange", "randn", "rand",
-    "randint", "multinomial", "Generator", "manual_seed", "no_grad", "scope",
+    "randint", "multinomial", "Generator", "manual_seed", "default_generator", "seed",
+    "initial_seed", "get_rng_state", "set_rng_state", "no_grad", "scope",
     "is_grad_enabled", "detect_anomaly", "tanh", "exp", "log", "sqrt", "relu", "sigmoid", "softmax",
     "log_softmax", "matmul", "all", "allclose", "float32", "float64", "int64", "bool_", "long",
     "float", "double", "PRIMITIVES", "nn", "optim", "int32", "int", "linspace", "full", "empty",

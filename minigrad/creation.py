@@ -1,7 +1,6 @@
-"""Making tensors: from data, filled, ranges, and random (with a seedable Generator).
+"""Making tensors: from data, filled, and ranges (the random ones are in random.py).
 
-torch's names and defaults: float32 for floats, int64 for integers. Random numbers come from
-numpy's PCG64, so a seed gives different numbers than torch's; the distributions are equal.
+torch's names and defaults: float32 for floats, int64 for integers.
 """
 
 import numpy as np
@@ -46,80 +45,6 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False):
     if dtype is None:  # float arguments give torch's default float32, not numpy's float64
         dtype = float32 if data.dtype.kind == "f" else int64
     return Tensor(data, dtype=dtype, requires_grad=requires_grad)
-
-
-class Generator:
-    """A seeded random stream, standing in for torch.Generator (`.rng` is numpy's)."""
-
-    def __init__(self):
-        self.rng = np.random.default_rng()
-
-    def manual_seed(self, seed):
-        self.rng = np.random.default_rng(seed)
-        return self
-
-
-default_generator = Generator()
-
-
-def manual_seed(seed):
-    return default_generator.manual_seed(seed)
-
-
-def _rng(generator):
-    return (generator or default_generator).rng
-
-
-def _float_kernel(kernel, dtype):
-    """torch has no normal or uniform draws for integer dtypes."""
-    dtype = np.dtype(dtype or float32)
-    if dtype.kind != "f":
-        raise NotImplementedError(f'"{kernel}" not implemented for \'{dtype}\'')
-    return dtype
-
-
-def randn(*size, generator=None, dtype=None, requires_grad=False):
-    data = _rng(generator).standard_normal(new_size(size, "randn"),
-                                           dtype=_float_kernel("normal_kernel_cpu", dtype))
-    return Tensor(data, requires_grad=requires_grad)
-
-
-def rand(*size, generator=None, dtype=None, requires_grad=False):
-    data = _rng(generator).random(new_size(size, "rand"),
-                                  dtype=_float_kernel("check_uniform_bounds", dtype))
-    return Tensor(data, requires_grad=requires_grad)
-
-
-def randint(low, high, size, generator=None, dtype=None):
-    if low >= high:
-        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} "
-                           f">= to={high}")
-    size = new_size((size,), "randint")
-    return Tensor(_rng(generator).integers(low, high, size=size, dtype=np.dtype(dtype or int64)))
-
-
-def multinomial(probs, num_samples, replacement=False, generator=None):
-    """Category indices drawn with probabilities proportional to `probs` (1-D).
-
-    torch's checks come first, with its RuntimeErrors: numpy's own would be ValueErrors.
-    """
-    if probs.dtype.kind != "f":
-        raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: "
-                           f"{probs.dtype}")
-    if probs.ndim not in (1, 2):
-        raise RuntimeError("prob_dist must be 1 or 2 dim")
-    if num_samples <= 0:
-        raise RuntimeError("cannot sample n_sample <= 0 samples")
-    if not replacement and num_samples > probs.shape[-1]:
-        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
-                           "replacement")
-    p = probs.numpy().astype(float64)
-    if not np.all(np.isfinite(p) & (p >= 0)):  # NaN fails both tests
-        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
-    if np.any(p.sum(-1) <= 0):
-        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
-    return Tensor(_rng(generator).choice(p.size, size=num_samples, replace=replacement,
-                                         p=p / p.sum()))
 
 
 def full(size, fill_value, dtype=None, requires_grad=False):

@@ -31,9 +31,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import autograd, functional
+from . import autograd, functional, random
 from .convert import float32, int64
-from .creation import ones, rand, randn, tensor, zeros
+from .creation import ones, tensor, zeros
 from .functional import cross_entropy  # noqa: F401  (nn.cross_entropy, as before)
 from .tensor import Tensor, apply
 
@@ -292,25 +292,28 @@ class Module:
         return head + ")" if not lines else head + "\n  " + "\n  ".join(lines) + "\n)"
 
 
-def _uniform(shape, bound, generator, dtype):
-    """A leaf requiring grad with entries ~ U(-bound, bound), drawn from `generator`."""
-    u = rand(shape, generator=generator, dtype=np.float64).data  # U[0, 1)
-    return Tensor(((2 * u - 1) * bound).astype(dtype), requires_grad=True)
-
-
 class Linear(Module):
     """y = x @ weight.T + bias, weight (out_features, in_features) as torch.
 
-    torch's default init: weight and bias ~ U(-1/sqrt(in), 1/sqrt(in)) (kaiming_uniform with
-    a = sqrt(5) works out to that bound). The numbers differ from torch's for the same seed.
+    torch's default init, the same draws from the same generator: weight by kaiming_uniform_
+    with a = sqrt(5), bias ~ U(-1/sqrt(in), 1/sqrt(in)) (the two bounds are equal on paper;
+    in floats the weight's may differ in the last bit, so each is computed torch's way).
     """
 
     def __init__(self, in_features, out_features, bias=True, generator=None, dtype=float32):
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
-        bound = 1 / math.sqrt(in_features) if in_features > 0 else 0.0
-        self.weight = _uniform((out_features, in_features), bound, generator, dtype)
-        self.bias = _uniform((out_features,), bound, generator, dtype) if bias else None
+        self.weight = Tensor(np.empty((out_features, in_features), dtype), requires_grad=True)
+        self.bias = Tensor(np.empty(out_features, dtype), requires_grad=True) if bias else None
+        # kaiming_uniform_(a): gain = sqrt(2 / (1 + a**2)), std = gain / sqrt(fan_in), and
+        # U(-b, b) has that std for b = sqrt(3) * std
+        if in_features > 0:  # torch leaves a zero-element weight alone (no draws)
+            gain = math.sqrt(2.0 / (1 + math.sqrt(5) ** 2))
+            b = math.sqrt(3.0) * (gain / math.sqrt(in_features))
+            random.uniform_(self.weight, -b, b, generator)
+        if bias:
+            bound = 1 / math.sqrt(in_features) if in_features > 0 else 0.0
+            random.uniform_(self.bias, -bound, bound, generator)
 
     def forward(self, x):
         out = x @ self.weight.T  # (..., in) @ (in, out) -> (..., out)
@@ -331,8 +334,8 @@ class Embedding(Module):
     def __init__(self, num_embeddings, embedding_dim, generator=None, dtype=float32):
         super().__init__()
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
-        self.weight = randn(num_embeddings, embedding_dim, generator=generator, dtype=dtype,
-                            requires_grad=True)
+        self.weight = Tensor(np.empty((num_embeddings, embedding_dim), dtype), requires_grad=True)
+        random.normal_(self.weight, generator)  # torch's init.normal_: randn's draws
 
     def forward(self, idx):
         return self.weight[idx]

@@ -209,23 +209,30 @@ class MLP(nn.Module):
         self.config = dict(vocab_size=vocab_size, block_size=block_size, n_embd=n_embd,
                            hidden=hidden)
         self.fused_ce = fused_ce
+        # The seed notebook's initialisation, drawn as it draws it: torch.randn from one
+        # generator seeded with `seed` (minigrad's draws torch's numbers), tensor by tensor in
+        # the notebook's order and (in, out) layout, so the weights are the notebook's.
+        # (The notebook draws bngain and bnbias from torch's global generator; we use g.)
         g = minigrad.Generator().manual_seed(seed)
         fan_in = block_size * n_embd
-        self.embedding = nn.Embedding(vocab_size, n_embd, generator=g)
-        self.linear1 = nn.Linear(fan_in, hidden, generator=g)
+        self.embedding = nn.Embedding(vocab_size, n_embd, generator=g)  # C: the first draw
+        spare = minigrad.Generator()  # the Linear layers' own init, overwritten below
+        self.linear1 = nn.Linear(fan_in, hidden, generator=spare)
         self.batchnorm = nn.BatchNorm1d(hidden, unbiased_normalization=True)
         self.tanh = nn.Tanh()
-        self.linear2 = nn.Linear(hidden, vocab_size, generator=g)
-        rng = g.rng
+        self.linear2 = nn.Linear(hidden, vocab_size, generator=spare)
+
+        def randn(*shape):
+            return minigrad.randn(*shape, generator=g)
+
         with minigrad.no_grad():
-            # the seed's initialisation, in torch's (out, in) weight layout
-            self.linear1.weight.data[...] = rng.standard_normal((hidden, fan_in)) * (
-                5 / 3) / fan_in ** 0.5  # Kaiming gain for tanh
-            self.linear1.bias.data[...] = rng.standard_normal(hidden) * 0.1
-            self.linear2.weight.data[...] = rng.standard_normal((vocab_size, hidden)) * 0.1
-            self.linear2.bias.data[...] = rng.standard_normal(vocab_size) * 0.1
-            self.batchnorm.weight.data[...] = rng.standard_normal(hidden) * 0.1 + 1.0
-            self.batchnorm.bias.data[...] = rng.standard_normal(hidden) * 0.1
+            W1 = randn(fan_in, hidden) * (5 / 3) / fan_in ** 0.5  # Kaiming gain for tanh
+            self.linear1.weight.data[...] = W1.numpy().T  # torch's (out, in) layout
+            self.linear1.bias.data[...] = (randn(hidden) * 0.1).numpy()
+            self.linear2.weight.data[...] = (randn(hidden, vocab_size) * 0.1).numpy().T
+            self.linear2.bias.data[...] = (randn(vocab_size) * 0.1).numpy()
+            self.batchnorm.weight.data[...] = (randn(hidden) * 0.1 + 1.0).numpy()
+            self.batchnorm.bias.data[...] = (randn(hidden) * 0.1).numpy()
             if init == "lecture":
                 self.linear2.weight.data *= 0.1  # 0.1 * 0.1 = the lecture's 0.01
                 self.linear2.bias.data[...] = 0
