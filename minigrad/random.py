@@ -9,16 +9,17 @@ each one, for many seeds and sizes):
 - float32 uniform in [0, 1): one word, its low 24 bits times 2**-24.
 - float64 uniform in [0, 1): two words, the first as the high half of a 64-bit word, whose
   low 53 bits times 2**-53 ("u53").
-- randint(low, high): one word w (two, as a 64-bit word, if high - low >= 2**32);
-  w % (high - low) + low.
+- randint(low, high): one word w, or two as a 64-bit word when high - low >= 2**28 (torch's
+  threshold, measured); w % (high - low) + low.
 - randn of fewer than 16 values, and of any size in float64 when not contiguous: double
   Box-Muller from two u53 draws u1, u2: r = sqrt(-2 log1p(-u2)), theta = 2 pi u1, the value
   is r cos(theta); r sin(theta) is kept in the generator and is the next value asked for.
 - randn of 16 values or more: fill with uniforms of the dtype, then transform each block of
   16 in place: for j < 8, r = sqrt(-2 log(1 - d[j])), theta = 2 pi d[j + 8], d[j] = r cos
   theta, d[j + 8] = r sin theta. When 16 does not divide n, the last 16 are drawn anew and
-  transformed again. (torch transforms float32 with SIMD functions accurate to about an ulp;
-  we compute in float64 and round once, so a value may differ from torch's by an ulp or two.)
+  transformed again. float64 is bit-identical; torch transforms float32 with SIMD functions
+  accurate to about an ulp, we compute in float64 and round once, so a float32 value may
+  differ from torch's by a few ulps (see _box_muller_16).
 - exponential: -log1p(-u53) in float64.
 - multinomial, one sample or without replacement: with q ~ Exp(1) per category,
   argmax(p / q) (the Gumbel-max trick: p / q ranks categories as log p + Gumbel noise does),
@@ -131,10 +132,10 @@ class Generator:
     def manual_seed(self, seed):
         """Restart the stream from `seed` (any int in [-2**63, 2**64)); returns self."""
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-            raise TypeError(f"manual_seed expected a long, but got {type(seed).__name__}")
+            raise RuntimeError(f"manual_seed expected a long, but got {type(seed).__name__}")
         seed = int(seed)
         if not -2**63 <= seed < 2**64:
-            raise RuntimeError("Overflow when unpacking long")
+            raise ValueError("Overflow when unpacking long long")
         self._seed = seed % 2**64  # torch keeps it unsigned: -1 is 2**64 - 1
         self._engine = MT19937(self._seed)
         self._normal = None  # the Box-Muller partner kept for the next scalar normal
@@ -220,18 +221,29 @@ class Generator:
         return -np.log1p(-self._uniform(n, float64))
 
 
+# torch runs one of two builds of its CPU kernels, and two results below depend on which:
+# the AVX2 build (what torch picks on any x86 CPU since 2013) computes uniform_'s u * (b - a) + a
+# with a fused multiply-add and randn's float32 theta = 2 pi u2 as a float32 product by 2 pi
+# rounded to float32; the plain build (ATEN_CPU_CAPABILITY=default, CPUs without AVX2) rounds
+# u * (b - a) before adding a, and multiplies theta in double. Near a zero of cos or sin the
+# two thetas give results that differ by far more than an ulp, so we read the same switch.
+_TORCH_AVX2 = os.environ.get("ATEN_CPU_CAPABILITY", "").lower() != "default"
+
+
 def _box_muller_16(d, dtype):
     """Blocks of 16 uniforms -> 16 normals: the first 8 give 1 - u1, the last 8 give u2.
 
     r = sqrt(-2 log u1), theta = 2 pi u2; cos goes to the first half, sin to the second.
-    float32: theta is rounded to float32 as torch's (2 pi)_f32 * u2 is, then everything is
-    computed in float64 and rounded once.
+    float32: theta is rounded to float32 as torch's kernel rounds it, then everything is
+    computed in float64 and rounded once (measured: within 3 ulps of torch's AVX2 kernel,
+    2 or less for all but about 3 in 100,000 values; within 2 of its plain kernel).
     """
     blocks = d.reshape(-1, 16)
-    u1, u2 = 1 - blocks[:, :8], blocks[:, 8:]
-    if dtype == float32:
+    u1, u2 = (1 - blocks[:, :8]).astype(float64), blocks[:, 8:]
+    if dtype == float32 and _TORCH_AVX2:
         theta = (np.float32(2 * math.pi) * u2).astype(float64)
-        u1 = u1.astype(float64)
+    elif dtype == float32:
+        theta = (2 * math.pi * u2.astype(float64)).astype(float32).astype(float64)
     else:
         theta = 2 * math.pi * u2
     r = np.sqrt(-2 * np.log(u1))
@@ -307,7 +319,7 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None):
                            f"from={low} >= to={high}")
     span, n = high - low, math.prod(shape)
     engine = (generator or default_generator)._engine
-    words = engine.random(n) if span < 2**32 else engine.random64(n)
+    words = engine.random(n) if span < 2**28 else engine.random64(n)
     data = (words % np.uint64(span)).astype(int64) + low  # span < 2**64 - 1: fits int64 math
     return Tensor(data.reshape(shape).astype(np.dtype(dtype or int64)))
 
@@ -328,8 +340,11 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
     if not replacement and num_samples > p.shape[-1]:
         raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
                            "replacement")
-    if p.size and not (np.isfinite(p).all() and p.min() >= 0):
-        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    if not (p >= 0).all() or not np.isfinite(p).all():  # torch words it by the path taken
+        if not replacement or num_samples == 1:
+            raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+        raise RuntimeError("invalid multinomial distribution (encountering probability entry "
+                           + ("< 0)" if not (p >= 0).all() else "= infinity or NaN)"))
     rows = p.reshape(-1, p.shape[-1])
     if (rows.sum(1) <= 0).any():
         raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
@@ -357,16 +372,16 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
     """Fill `tensor` in place with U(a, b) (torch's uniform_; the Linear layers' init).
 
-    torch computes u * (b - a) + a in the tensor's dtype with a fused multiply-add (one
-    rounding), b - a and a first rounded to the dtype. We do the same with exact float64
-    arithmetic (float32) or a double-double sum (float64).
+    torch computes u * (b - a) + a in the tensor's dtype, b - a and a first rounded to the
+    dtype; its AVX2 build with a fused multiply-add (one rounding, which _fma reproduces), its
+    plain build with two roundings.
     """
     data = tensor._data
     dtype = data.dtype
     u = (generator or default_generator)._uniform(data.size, dtype)
     lo = dtype.type(a)
     span = dtype.type(dtype.type(b) - lo)
-    data[...] = _fma(u, span, lo).reshape(data.shape)
+    data[...] = (_fma(u, span, lo) if _TORCH_AVX2 else u * span + lo).reshape(data.shape)
     return tensor
 
 
