@@ -33,7 +33,7 @@ import numpy as np
 
 from . import autograd, functional, random
 from .convert import float32, int64
-from .creation import ones, tensor, zeros
+from .creation import empty, ones, tensor, zeros
 from .functional import cross_entropy  # noqa: F401  (nn.cross_entropy, as before)
 from .tensor import Tensor, apply
 
@@ -303,8 +303,8 @@ class Linear(Module):
     def __init__(self, in_features, out_features, bias=True, generator=None, dtype=float32):
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
-        self.weight = Tensor(np.empty((out_features, in_features), dtype), requires_grad=True)
-        self.bias = Tensor(np.empty(out_features, dtype), requires_grad=True) if bias else None
+        self.weight = empty((out_features, in_features), dtype=dtype, requires_grad=True)
+        self.bias = empty(out_features, dtype=dtype, requires_grad=True) if bias else None
         # kaiming_uniform_(a): gain = sqrt(2 / (1 + a**2)), std = gain / sqrt(fan_in), and
         # U(-b, b) has that std for b = sqrt(3) * std
         if in_features > 0:  # torch leaves a zero-element weight alone (no draws)
@@ -334,7 +334,7 @@ class Embedding(Module):
     def __init__(self, num_embeddings, embedding_dim, generator=None, dtype=float32):
         super().__init__()
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
-        self.weight = Tensor(np.empty((num_embeddings, embedding_dim), dtype), requires_grad=True)
+        self.weight = empty((num_embeddings, embedding_dim), dtype=dtype, requires_grad=True)
         random.normal_(self.weight, generator)  # torch's init.normal_: randn's draws
 
     def forward(self, idx):
