@@ -15,12 +15,12 @@ def tensor(data, dtype=None, requires_grad=False):
 
 
 def zeros(*size, dtype=None, requires_grad=False):
-    return Tensor(np.zeros(new_size(size, "zeros"), dtype or float32),
+    return Tensor(np.zeros(new_size(size, "zeros"), dtype or default_float()),
                   requires_grad=requires_grad)
 
 
 def ones(*size, dtype=None, requires_grad=False):
-    return Tensor(np.ones(new_size(size, "ones"), dtype or float32),
+    return Tensor(np.ones(new_size(size, "ones"), dtype or default_float()),
                   requires_grad=requires_grad)
 
 
@@ -42,8 +42,8 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False):
     if (step > 0 and end < start) or (step < 0 and end > start):
         raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     data = np.arange(start, end, step)
-    if dtype is None:  # float arguments give torch's default float32, not numpy's float64
-        dtype = float32 if data.dtype.kind == "f" else int64
+    if dtype is None:  # float arguments give torch's default float, not numpy's float64
+        dtype = default_float() if data.dtype.kind == "f" else int64
     return Tensor(data, dtype=dtype, requires_grad=requires_grad)
 
 
