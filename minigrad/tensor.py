@@ -150,11 +150,8 @@ class Tensor:
         return self.ndim
 
     def __repr__(self):
-        body = np.array2string(self._data, separator=", ", prefix="tensor(")
-        extra = ", requires_grad=True" if self.requires_grad else ""
-        if self._data.dtype not in (float32, int64, bool_):
-            extra = f", dtype={self._data.dtype}" + extra
-        return f"tensor({body}{extra})"
+        from .printing import tensor_repr  # torch's layout: 4 decimals, aligned, summarised
+        return tensor_repr(self, convert.default_float())
 
     def __len__(self):
         if self.ndim == 0:

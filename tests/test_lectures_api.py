@@ -315,3 +315,36 @@ def test_tensor_std_of_float32_activations_matches_torch():
     x = np.tanh(rng(12).standard_normal((32, 100)) * 2).astype(np.float32)
     for args in [(), (0,)]:
         assert_match(minigrad.tensor(x).std(*args).data, as_torch(x).std(*args))
+
+
+# ---- printing: torch's layout ---------------------------------------------------------------
+
+def printed_cases():
+    r = rng(13)
+    return [
+        r.standard_normal((228, 100)).astype(np.float32),  # summarised, as part 2's `h`
+        np.tanh(r.standard_normal((32, 27))).astype(np.float32),
+        r.random(27).astype(np.float32),  # one row of probabilities, wrapped at 80 columns
+        np.float32(3.2164), np.array([1.0, 2.0, 300.0], np.float32),
+        np.array([1e-5, 1.0], np.float32), np.arange(12).reshape(3, 4),
+        np.array([True, False]), np.zeros((0, 3), np.float32), np.array([], np.int64),
+        np.array([1.0, np.nan, np.inf], np.float32), r.standard_normal((4, 5, 6)),
+        np.array(5), np.array([1e9, 1.0], np.float32), r.standard_normal(2000).astype(np.float32),
+        np.zeros(3, np.float32), (r.standard_normal((3, 3)) * 1e-3).astype(np.float32),
+        np.array([-0.0, 1.5], np.float32), np.array([[1, 2], [3, 4]], np.int32),
+        np.array([[3, 0], [1, 7]], np.int32) * 1000,
+    ]
+
+
+@pytest.mark.parametrize("i", range(len(printed_cases())))
+def test_repr_is_torchs(i):
+    a = printed_cases()[i]
+    expected = repr(torch.from_numpy(np.array(a))).replace("torch.", "minigrad.")
+    assert repr(minigrad.tensor(a)) == expected
+
+
+def test_repr_of_a_leaf_that_requires_grad_is_torchs():
+    a = rng(14).standard_normal((2, 30)).astype(np.float32)
+    assert repr(minigrad.tensor(a, requires_grad=True)) == repr(as_torch(a, requires_grad=True))
+    assert repr(minigrad.tensor(a[0, 0], requires_grad=True)) == \
+        repr(as_torch(a[0, 0], requires_grad=True))

@@ -64,6 +64,13 @@ def test_numbers_agree_to_4_significant_digits(a, b, same):
     assert lectures.same_number(a, b) is same
 
 
+def test_rounding_noise_counts_as_equal_only_below_the_floor():
+    assert lectures.same_number(4.656612873077393e-10, 0.0, noise=1e-6)
+    assert not lectures.same_number(4.656612873077393e-10, 0.0)
+    assert not lectures.same_number(2.64e-3, 8.0e-4, noise=1e-6)
+    assert lectures.same_line("maxdiff: 4.6e-10", "maxdiff: 0.0", noise=1e-6) == (True, True)
+
+
 def test_numbers_in_a_line():
     line = "tensor([ 0.7273, -1.5e-03], grad_fn=<MulBackward0>) torch.int64 0x7f12 [228146, 3]"
     assert lectures.numbers(line) == [0.7273, -1.5e-3, 228146.0, 3.0]
@@ -98,7 +105,8 @@ def test_runner_on_a_tiny_notebook(tmp_path, capsys):
     # name (differs) and the file's words
     assert (report["text"], report["text_matched"]) == (4, 2)
     assert "cells run 12, failing on torch 1, failing on minigrad only 1" in printed
-    assert "printed numeric lines matched 4/5 (80.0%)" in printed
+    assert "printed numeric lines matched 4/5 (80.0%); 4/5 with rounding noise" in printed
+    assert report["numeric_matched_noise"] == 4
     assert "cell 4 fails on minigrad only: AttributeError" in printed
     assert "time: torch" in printed
 
