@@ -45,22 +45,26 @@ N, M = 624, 397  # mt19937: 624 words of state; word i mixes with word i + 397
 MATRIX_A = np.uint32(0x9908B0DF)
 UPPER, LOWER = np.uint32(0x80000000), np.uint32(0x7FFFFFFF)
 
-# The twist makes word i from words i, i + 1 and i + 397 (mod 624), and words i + 1 and
-# i + 397 must be the *new* ones once they have wrapped around past 0. Three runs keep every
-# input of a run either not yet rewritten (read before the run writes) or already final:
-# [0, 227) reads 1..227 and 397..623 (old); [227, 454) reads 228..454 (old) and 0..226 (new);
-# [454, 624) reads 455..623 (old), 0 and 227..396 (new).
-_RUNS = [(np.arange(lo, hi), (np.arange(lo, hi) + 1) % N, (np.arange(lo, hi) + M) % N)
-         for lo, hi in ((0, N - M), (N - M, 2 * (N - M)), (2 * (N - M), N))]
 
+def _twist(old):
+    """The next 624 words of state from the last 624 (the Mersenne Twister recurrence).
 
-def _twist(key):
-    """The next 624 words of state from the last 624 (the Mersenne Twister recurrence)."""
-    key = key.copy()
-    for i, nxt, far in _RUNS:
-        y = (key[i] & UPPER) | (key[nxt] & LOWER)  # top bit of word i, low 31 of word i + 1
-        key[i] = key[far] ^ (y >> 1) ^ ((y & 1) * MATRIX_A)  # multiply by the matrix A
-    return key
+    new[i] = word[i + 397] ^ A(top bit of old[i] | low 31 bits of word[i + 1]), where
+    A(y) = y >> 1, xor MATRIX_A when y is odd. Indices wrap mod 624, and a wrapped index reads
+    the word this twist has already made (new), an unwrapped one the old word. So A(...) is
+    computed for i < 623 at once, then the xor runs in slices whose words[i + 397] are all
+    old (i < 227) or all already new, and i = 623 (whose i + 1 wraps too) comes last.
+    """
+    y = (old[:-1] & UPPER) | (old[1:] & LOWER)  # i = 0 .. 622
+    a = (y >> 1) ^ ((y & 1) * MATRIX_A)
+    new = np.empty_like(old)
+    k = N - M  # 227
+    np.bitwise_xor(old[M:], a[:k], out=new[:k])  # i + 397 < 624: old words
+    np.bitwise_xor(new[:k], a[k:2 * k], out=new[k:2 * k])  # wrapped: new words 0 .. 226
+    np.bitwise_xor(new[k:M - 1], a[2 * k:], out=new[2 * k:N - 1])  # new words 227 .. 395
+    y = (int(old[-1]) & 0x80000000) | (int(new[0]) & 0x7FFFFFFF)
+    new[-1] = int(new[M - 1]) ^ (y >> 1) ^ (int(MATRIX_A) if y & 1 else 0)
+    return new
 
 
 def _temper(key):
@@ -76,7 +80,7 @@ class MT19937:
 
     `key` is the state (624 words). `next` is the index of the next word to hand out, and
     `left` counts down to the next twist: a draw that brings it to 0 twists first. A fresh
-    seed sets left = 1 (twist on the first draw), next = 0; after a twist left = 624.
+    seed sets left = 1 (twist on the first draw), next = 0; a twist sets left = 625, next = 0.
     """
 
     def __init__(self, seed=5489):
@@ -91,18 +95,17 @@ class MT19937:
 
     def set_state(self, key, left, next):  # noqa: A002  (torch's name for the field)
         self.key, self.left, self.next = np.array(key, dtype=np.uint32), int(left), int(next)
-        self._out = _temper(self.key)  # the block's handed-out words, tempered once
 
     def random(self, n):
-        """The next n 32-bit words, as a uint32 array."""
+        """The next n 32-bit words, as a uint32 array (tempered together at the end)."""
         parts = []
         while n > 0:
             if self.left == 1:  # the block is used up: twist
-                self.set_state(_twist(self.key), left=N + 1, next=0)
+                self.key, self.left, self.next = _twist(self.key), N + 1, 0
             take = min(n, self.left - 1)
-            parts.append(self._out[self.next:self.next + take])
+            parts.append(self.key[self.next:self.next + take])
             self.left, self.next, n = self.left - take, self.next + take, n - take
-        return np.concatenate(parts) if parts else np.empty(0, np.uint32)
+        return _temper(np.concatenate(parts)) if parts else np.empty(0, np.uint32)
 
     def random64(self, n):
         """n 64-bit words, each made of two draws, the first as the high half."""
