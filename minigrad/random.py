@@ -179,6 +179,9 @@ class Generator:
         key = np.frombuffer(raw[24:24 + 8 * N], np.uint64).astype(np.uint32)
         normal, = np.frombuffer(raw[5024:5032], np.float64)
         valid, = np.frombuffer(raw[5040:5044], np.int32)
+        seeded, = np.frombuffer(raw[12:16], np.int32)
+        if not (1 <= left <= N and nxt <= N and seeded == 1):
+            raise RuntimeError("Invalid mt19937 state")
         self._seed = int(seed)
         self._engine = MT19937.__new__(MT19937)
         self._engine.set_state(key, left, nxt)
@@ -331,6 +334,9 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
     """Category indices drawn with probabilities proportional to the rows of `input`.
 
     input: (C,) or (rows, C) non-negative weights -> (num_samples,) or (rows, num_samples).
+    Without replacement, asking for more samples than a row has positive weights gives the
+    positive ones first, then zero-weight categories in index order; torch's topk orders
+    those ties its own way.
     """
     p = np.asarray(getattr(input, "_data", input))
     if p.dtype.kind != "f":

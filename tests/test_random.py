@@ -310,6 +310,16 @@ def test_set_state_takes_torchs_state_and_ours():
     assert same(mr.rand(7, generator=mg), torch.rand(7, generator=tg))
     with pytest.raises(RuntimeError):
         mg.set_state(np.zeros(10, np.uint8))
+    state = tg.get_state()
+    for offset, value, width in [(8, 0, np.int32), (8, 625, np.int32), (12, 0, np.int32),
+                                 (16, 625, np.uint64)]:  # left, seeded, next out of range
+        bad = state.clone()
+        bad[offset:offset + np.dtype(width).itemsize] = torch.from_numpy(
+            np.array([value], width).view(np.uint8))
+        with pytest.raises(RuntimeError, match="Invalid mt19937 state"):
+            torch.Generator().set_state(bad)
+        with pytest.raises(RuntimeError, match="Invalid mt19937 state"):
+            minigrad.Generator().set_state(bad.numpy())
 
 
 def test_manual_seed_seeds_the_default_generator():
