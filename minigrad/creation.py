@@ -5,7 +5,7 @@ torch's names and defaults: float32 for floats, int64 for integers.
 
 import numpy as np
 
-from .convert import as_array, default_float, float32, float64, int64, new_size
+from .convert import as_array, default_float, float64, int64, new_size
 from .tensor import Tensor
 
 

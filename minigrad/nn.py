@@ -35,7 +35,7 @@ from . import autograd, functional, random
 from .convert import float32, int64
 from .creation import empty, ones, tensor, zeros
 from .functional import cross_entropy  # noqa: F401  (nn.cross_entropy, as before)
-from .tensor import Tensor, apply
+from .tensor import Tensor
 
 
 def Parameter(data, requires_grad=True):
