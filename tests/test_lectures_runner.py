@@ -4,7 +4,8 @@ The notebook is written by the test (the lecture notebooks stay outside the repo
 that prints numbers equal on both libraries, one whose numbers differ in the 4th significant
 digit and one within it, a cell that fails on minigrad only, one that fails on both, an
 IPython magic, a 200,000-step loop and `max_steps`, a matplotlib plot, a cell that reads a
-file from the working directory, and a Jupyter-style displayed last expression.
+file from the working directory, a Jupyter-style displayed last expression, and a draw from
+the default generator (the runner seeds it, and minigrad's draws torch's numbers).
 """
 
 import json
@@ -28,6 +29,7 @@ CELLS = [
     "x.mean()",  # 9: displayed, as Jupyter shows a last expression
     "x.mean();",  # 10: a trailing ; hides it
     "print(open('data.txt').read().split())",  # 11: read from the working directory
+    "print(torch.randn(3).tolist())",  # 12: the default generator, seeded by the runner
 ]
 
 
@@ -94,9 +96,9 @@ def test_runner_on_a_tiny_notebook(tmp_path, capsys):
     assert report["torch_failing"] == 1  # 1 / 0
     assert [cell for cell, _ in report["minigrad_only_failing"]] == [4]  # cuda (cell 3 + md)
     # numeric lines (notebook cell = CELLS index + 1, after the markdown cell): 2, 3 (capped:
-    # "50 50"), 8 (differs), 9, 10 (x.mean())
-    assert report["numeric"] == 5
-    assert report["numeric_matched"] == 4
+    # "50 50"), 8 (differs), 9, 10 (x.mean()), 13 (randn)
+    assert report["numeric"] == 6
+    assert report["numeric_matched"] == 5
     differing = {cell: [expected, actual] for cell, expected, actual in report["differing"]}
     assert differing[8] == ["1.2345", "1.2351"]
     assert differing[7] == ["torch", "minigrad"]
@@ -104,9 +106,9 @@ def test_runner_on_a_tiny_notebook(tmp_path, capsys):
     # text lines: torch's 'False' for cuda (missing on minigrad), 'plotted', the module's
     # name (differs) and the file's words
     assert (report["text"], report["text_matched"]) == (4, 2)
-    assert "cells run 12, failing on torch 1, failing on minigrad only 1" in printed
-    assert "printed numeric lines matched 4/5 (80.0%); 4/5 with rounding noise" in printed
-    assert report["numeric_matched_noise"] == 4
+    assert "cells run 13, failing on torch 1, failing on minigrad only 1" in printed
+    assert "printed numeric lines matched 5/6 (83.3%); 5/6 with rounding noise" in printed
+    assert report["numeric_matched_noise"] == 5
     assert "cell 4 fails on minigrad only: AttributeError" in printed
     assert "time: torch" in printed
 

@@ -13,7 +13,12 @@ these changes to the code cells:
   `max_steps = N` and a literal loop bound `range(N)` with N above the cap get the cap instead
   (both runs, so torch and minigrad do the same work);
 - matplotlib draws with the non-interactive Agg backend (MPLBACKEND=Agg), figures are closed
-  after every cell.
+  after every cell;
+- before the first cell, the library's default generator is seeded (`manual_seed(--seed)`,
+  0 by default; both runs). The lectures draw some tensors from the unseeded default
+  generator (`torch.randn((27, 2))`), which Jupyter seeds from entropy: without this, torch's
+  own printouts would change from run to run. minigrad's default generator draws torch's
+  numbers, so the seeded runs can agree.
 
 The cells run in order in one namespace, as "Run all" in Jupyter, and a failing cell does not
 stop the run. What a cell prints is captured, plus, as Jupyter shows it, the repr of a last
@@ -126,12 +131,15 @@ def _run_cell(code, namespace):
             print(repr(value))
 
 
-def run_notebook(path, lib, steps, workdir):
+def run_notebook(path, lib, steps, workdir, seed=0):
     """Run the notebook's code cells in order in one namespace; one result dict per cell."""
     os.environ["MPLBACKEND"] = "Agg"
     if lib == "torch":  # one thread, as minigrad's numpy (OMP_NUM_THREADS=1 is set too)
-        import torch
-        torch.set_num_threads(1)
+        import torch as library
+        library.set_num_threads(1)
+    else:
+        import minigrad as library
+    library.manual_seed(seed)  # the notebook's `import torch` finds this module, seeded
     os.chdir(workdir)
     namespace = {"__name__": "__main__"}
     results = []
@@ -155,13 +163,13 @@ def run_notebook(path, lib, steps, workdir):
     return results
 
 
-def run_in_process(path, lib, steps, workdir, timeout):
+def run_in_process(path, lib, steps, workdir, timeout, seed=0):
     """run_notebook in a fresh Python process: torch and minigrad never share state."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
         command = [sys.executable, "-m", "tools.lectures", "--worker", lib, "--notebook",
                    str(Path(path).resolve()), "--steps", str(steps), "--workdir",
-                   str(Path(workdir).resolve()), "--out", str(out)]
+                   str(Path(workdir).resolve()), "--out", str(out), "--seed", str(seed)]
         env = dict(os.environ, MPLBACKEND="Agg", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
                    OPENBLAS_NUM_THREADS="1")
         root = str(Path(__file__).resolve().parent.parent)  # so `-m tools.lectures` resolves
@@ -263,6 +271,8 @@ def main(argv=None):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("dir", nargs="?", help="directory of .ipynb notebooks")
     parser.add_argument("--steps", type=int, default=2000, help="cap for training loops")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the default generator before the first cell")
     parser.add_argument("--workdir", help="where the cells run (default: DIR)")
     parser.add_argument("--only", help="run only notebooks whose file name contains this")
     parser.add_argument("--show", type=int, default=10, help="differing lines to print")
@@ -278,7 +288,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     if args.worker:
-        results = run_notebook(args.notebook, args.worker, args.steps, args.workdir)
+        results = run_notebook(args.notebook, args.worker, args.steps, args.workdir, args.seed)
         Path(args.out).write_text(json.dumps(results))
         return 0
     if not args.dir:
@@ -289,8 +299,8 @@ def main(argv=None):
         parser.error(f"no .ipynb notebooks in {args.dir}")
     reports, failing = {}, 0
     for path in paths:
-        runs = [run_in_process(path, lib, args.steps, args.workdir or args.dir, args.timeout)
-                for lib in ("torch", "minigrad")]
+        runs = [run_in_process(path, lib, args.steps, args.workdir or args.dir, args.timeout,
+                               args.seed) for lib in ("torch", "minigrad")]
         reports[path.name] = report = compare(*runs, noise=args.noise)
         failing += len(report["minigrad_only_failing"])
         print_report(path.name, report, args.show)
