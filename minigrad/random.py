@@ -11,15 +11,16 @@ each one, for many seeds and sizes):
   low 53 bits times 2**-53 ("u53").
 - randint(low, high): one word w, or two as a 64-bit word when high - low >= 2**28 (torch's
   threshold, measured); w % (high - low) + low.
-- randn of fewer than 16 values, and of any size in float64 when not contiguous: double
-  Box-Muller from two u53 draws u1, u2: r = sqrt(-2 log1p(-u2)), theta = 2 pi u1, the value
-  is r cos(theta); r sin(theta) is kept in the generator and is the next value asked for.
+- randn of fewer than 16 values (either dtype): double Box-Muller from two u53 draws u1,
+  u2: r = sqrt(-2 log1p(-u2)), theta = 2 pi u1, the value is r cos(theta), rounded to the
+  dtype; r sin(theta) is kept in the generator and is the next such value asked for, even
+  in a later call (manual_seed drops it).
 - randn of 16 values or more: fill with uniforms of the dtype, then transform each block of
   16 in place: for j < 8, r = sqrt(-2 log(1 - d[j])), theta = 2 pi d[j + 8], d[j] = r cos
   theta, d[j + 8] = r sin theta. When 16 does not divide n, the last 16 are drawn anew and
-  transformed again. float64 is bit-identical; torch transforms float32 with SIMD functions
-  accurate to about an ulp, we compute in float64 and round once, so a float32 value may
-  differ from torch's by a few ulps (see _box_muller_16).
+  transformed again. float64 is bit-identical; torch transforms float32 with its own SIMD
+  log, sin and cos, accurate to about an ulp, we compute in float64 and round once, so a
+  float32 value may differ from torch's by up to 3 ulps (see _box_muller_16).
 - exponential: -log1p(-u53) in float64.
 - multinomial, one sample or without replacement: with q ~ Exp(1) per category,
   argmax(p / q) (the Gumbel-max trick: p / q ranks categories as log p + Gumbel noise does),
