@@ -52,7 +52,8 @@ def full(size, fill_value, dtype=None, requires_grad=False):
     or the default float), as torch's."""
     if dtype is None:
         dtype = as_array(fill_value).dtype
-    return Tensor(np.full(new_size((size,), "full"), fill_value, dtype), requires_grad=requires_grad)
+    return Tensor(np.full(new_size((size,), "full"), fill_value, dtype),
+                  requires_grad=requires_grad)
 
 
 def empty(*size, dtype=None, requires_grad=False):

@@ -6,10 +6,11 @@ log_softmax, sqrt, relu, sigmoid, abs, pow with scalar exponents, max(dim), sum(
 keepdim), reshape/view with -1, permute/T/transpose, matmul incl. batched and 1-D, getitem with
 ints/slices/None/Ellipsis/integer arrays with repeats/boolean masks, cross_entropy fused and
 step by step, sin, cos, log10/log2, where, clamp, minimum/maximum, cat and stack). Operands
-are earlier nodes (so graphs reuse nodes, fan out and form diamonds) or fresh leaves; shapes run from 0-d to 4-d with size-1 and size-0 axes, and binary ops
-broadcast. Domain guards keep every value finite and bounded: log(|x| + 0.5), negative and
-fractional powers of |x| + 0.5, denominators |y| + 0.5, and a node whose values exceed
-`BOUND` is rescaled by a constant (so exp and tanh never overflow or saturate badly).
+are earlier nodes (so graphs reuse nodes, fan out and form diamonds) or fresh leaves; shapes
+run from 0-d to 4-d with size-1 and size-0 axes, and binary ops broadcast. Domain guards keep
+every value finite and bounded: log(|x| + 0.5), negative and fractional powers of |x| + 0.5,
+denominators |y| + 0.5, and a node whose values exceed `BOUND` is rescaled by a constant (so
+exp and tanh never overflow or saturate badly).
 
 Every step runs the same call on torch's twin tensors (float64, bit-identical leaves), and each
 finished graph is judged twice, with a random upstream gradient:

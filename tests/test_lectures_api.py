@@ -6,6 +6,7 @@ the default dtype), one_hot, histogram/histc, argmax, the bigram counting of par
 errors torch raises for bad arguments.
 """
 
+import minigrad.nn.functional as F
 import numpy as np
 import pytest
 import torch
@@ -13,7 +14,6 @@ import torch.nn.functional as TF
 from helpers import as_torch, assert_match, compare
 
 import minigrad
-import minigrad.nn.functional as F
 
 
 def rng(seed=0):
