@@ -6,7 +6,8 @@ the default dtype), one_hot, histogram/histc, argmax, the bigram counting of par
 errors torch raises for bad arguments.
 """
 
-import minigrad.nn.functional as F
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -14,6 +15,7 @@ import torch.nn.functional as TF
 from helpers import as_torch, assert_match, compare
 
 import minigrad
+from minigrad import functional as F  # the lectures write: import minigrad.nn.functional as F
 
 
 def rng(seed=0):
@@ -23,8 +25,8 @@ def rng(seed=0):
 # ---- minigrad.nn.functional ---------------------------------------------------------------
 
 def test_functional_is_a_real_module_under_both_names():
-    import minigrad.functional
-    assert F is minigrad.functional is minigrad.nn.functional
+    import minigrad.nn.functional as nn_functional
+    assert F is nn_functional is minigrad.nn.functional
     for name in ("softmax", "log_softmax", "one_hot", "relu", "tanh", "sigmoid",
                  "cross_entropy"):
         assert callable(getattr(F, name)), name
@@ -348,3 +350,60 @@ def test_repr_of_a_leaf_that_requires_grad_is_torchs():
     assert repr(minigrad.tensor(a, requires_grad=True)) == repr(as_torch(a, requires_grad=True))
     assert repr(minigrad.tensor(a[0, 0], requires_grad=True)) == \
         repr(as_torch(a[0, 0], requires_grad=True))
+
+
+# ---- part 1 of the lectures, end to end ---------------------------------------------------
+
+def bigram_lecture(torch, F):
+    """Part 1's steps on the repo's names: counts in int32, smoothed probabilities, names
+    sampled with multinomial from a seeded Generator, then the one-hot network trained by
+    hand (`W.data += -50 * W.grad`) for 20 steps."""
+    path = Path(__file__).resolve().parent.parent / "data" / "names.txt"
+    words = path.read_text().splitlines()[:300]
+    chars = sorted(set("".join(words)))
+    stoi = {s: i + 1 for i, s in enumerate(chars)}
+    stoi["."] = 0
+    itos = {i: s for s, i in stoi.items()}
+    n = len(stoi)
+    N = torch.zeros((n, n), dtype=torch.int32)
+    for w in words:
+        chs = ["."] + list(w) + ["."]
+        for ch1, ch2 in zip(chs, chs[1:]):
+            N[stoi[ch1], stoi[ch2]] += 1
+    P = (N + 1).float()
+    P /= P.sum(1, keepdims=True)
+    g = torch.Generator().manual_seed(2147483647)
+    names = []
+    for _ in range(5):
+        out, ix = [], 0
+        while True:
+            ix = torch.multinomial(P[ix], num_samples=1, replacement=True, generator=g).item()
+            out.append(itos[ix])
+            if ix == 0:
+                break
+        names.append("".join(out))
+    xs, ys = [], []
+    for w in words[:100]:
+        chs = ["."] + list(w) + ["."]
+        for ch1, ch2 in zip(chs, chs[1:]):
+            xs.append(stoi[ch1])
+            ys.append(stoi[ch2])
+    xs, ys = torch.tensor(xs), torch.tensor(ys)
+    W = torch.randn((n, n), generator=g, requires_grad=True)
+    for _ in range(20):
+        xenc = F.one_hot(xs, num_classes=n).float()
+        counts = (xenc @ W).exp()
+        probs = counts / counts.sum(1, keepdims=True)
+        loss = -probs[torch.arange(xs.nelement()), ys].log().mean() + 0.01 * (W**2).mean()
+        W.grad = None
+        loss.backward()
+        W.data += -50 * W.grad
+    return N, names, loss.item()
+
+
+def test_bigram_lecture_end_to_end_matches_torch():
+    m_counts, m_names, m_loss = bigram_lecture(minigrad, F)
+    t_counts, t_names, t_loss = bigram_lecture(torch, TF)
+    assert_match(m_counts.data, t_counts)
+    assert m_names == t_names  # multinomial draws torch's numbers
+    assert m_loss == pytest.approx(t_loss, rel=1e-5)
