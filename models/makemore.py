@@ -153,7 +153,7 @@ def build_dataset(words, vocab, block_size=3, dtype=np.int64):
     The context of a row is the k previous entries of the stream, where those lie in the same
     word, else '.': X[r, block_size - k] = Y[r - k] if the row is at position >= k of its word.
     """
-    stream = "".join(w + "." for w in words)
+    stream = ".".join(words) + "." if words else ""
     codes = np.frombuffer(stream.encode("utf-32-le"), dtype=np.uint32)  # one per character
     del stream
     # code point -> index (-1: not in the vocabulary); at most 0x110000 entries
@@ -167,15 +167,16 @@ def build_dataset(words, vocab, block_size=3, dtype=np.int64):
     Y = ids.astype(dtype)
     del ids
     n = len(Y)
-    # each row's position inside its word: its distance from the row after the last '.'
+    # each row's position inside its word: +1 a row, and at each word's first row a step
+    # back by the previous word's length (its characters and its '.'), then a running sum
     index = np.int32 if n < 2**31 else np.int64
-    start = np.zeros(n, dtype=index)
-    after_end = np.flatnonzero(Y[:-1] == 0) + 1  # rows that begin a word (besides row 0)
-    start[after_end] = after_end
-    np.maximum.accumulate(start, out=start)
-    position = np.arange(n, dtype=index)
-    position -= start
-    del start, after_end
+    lengths = np.fromiter(map(len, words), dtype=index, count=len(words)) + 1
+    position = np.ones(n, dtype=index)
+    if n:
+        position[0] = 0
+        position[np.cumsum(lengths[:-1])] = 1 - lengths[:-1]
+    np.cumsum(position, out=position)
+    del lengths
     X = np.zeros((n, block_size), dtype=dtype)
     for k in range(1, block_size + 1):  # k characters back, where the word has them
         X[k:, block_size - k] = np.where(position[k:] >= k, Y[:n - k], 0)
