@@ -590,6 +590,10 @@ class RunLock:
                 raise CommandError(f"--out {self.path.parent} is in use by another training "
                                    f"run ({holder}); wait for it to end, or choose another "
                                    "--out") from None
+            except OSError as e:  # a file system without locks (some network mounts)
+                os.close(fd)
+                raise CommandError(f"--out {self.path.parent}: cannot lock {self.path} "
+                                   f"({e.strerror}); use a local folder") from None
             try:
                 mine = os.stat(self.path)
                 if (mine.st_ino, mine.st_dev) == (os.fstat(fd).st_ino, os.fstat(fd).st_dev):
