@@ -17,13 +17,14 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from helpers import as_torch, assert_match
+from helpers import as_double, as_torch, assert_match
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_check import seed_graph
 from test_fuzz import build, check_graph
 
 import minigrad
+from minigrad import check
 from minigrad.autograd import is_grad_enabled
 
 # numpy warns about log(0) and 1/0; those values are what these tests are about
@@ -234,10 +235,16 @@ def test_outside_the_block_nothing_is_checked(dtype):
     y = x.log() + x.sqrt()
     y.backward(np.ones(3, dtype))
     tx = as_torch(values, requires_grad=True)
-    ty = tx.log() + tx.sqrt()
+    dx = as_torch(as_double(values), requires_grad=True)  # the float64 truth, for float32
+    ty, dy = tx.log() + tx.sqrt(), dx.log() + dx.sqrt()
     ty.backward(torch.ones(3, dtype=tx.dtype))
-    for mine, theirs in ((y.data, ty), (x.grad, tx.grad)):
-        theirs = theirs.detach().numpy()
-        np.testing.assert_array_equal(np.isnan(mine), np.isnan(theirs))  # NaN at -1
-        assert_match(np.where(np.isnan(mine), 0, mine), np.where(np.isnan(theirs), 0, theirs))
+    dy.backward(torch.ones(3, dtype=torch.float64))
+    scale = check.scales(y)
+    for mine, theirs, truth, s in ((y.data, ty, dy, scale[id(y)][0]),
+                                   (x.grad, tx.grad, dx.grad, scale[id(x)][1])):
+        theirs, truth = theirs.detach().numpy(), truth.detach().numpy()
+        nan = np.isnan(theirs)
+        np.testing.assert_array_equal(np.isnan(mine), nan)  # NaN at -1
+        assert_match(np.where(nan, 0, mine), np.where(nan, 0, theirs), "value or grad",
+                     np.where(nan, 0, truth), s)
     assert y.data[0] == -np.inf and x.grad[0] == np.inf

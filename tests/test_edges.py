@@ -21,9 +21,10 @@ pinned as minigrad's documented behaviour: the gradient of (-inf) ** 0.5.
 import numpy as np
 import pytest
 import torch
-from helpers import as_torch, assert_match
+from helpers import as_double, as_torch, assert_match
 
 import minigrad
+from minigrad import check
 
 DTYPES = [np.float32, np.float64]
 INF, NAN = float("inf"), float("nan")
@@ -32,7 +33,7 @@ INF, NAN = float("inf"), float("nan")
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 
 
-def assert_same(actual, expected, name):
+def assert_same(actual, expected, name, truth=None, scale=None):
     """assert_match, with NaN required exactly where torch has NaN."""
     expected = expected.detach().numpy() if isinstance(expected, torch.Tensor) else expected
     actual = np.asarray(actual)
@@ -40,24 +41,33 @@ def assert_same(actual, expected, name):
     nan = np.isnan(expected)
     assert np.array_equal(np.isnan(actual), nan), f"{name}: NaN at {np.isnan(actual)}, " \
         f"torch has NaN at {nan}"
-    assert_match(np.where(nan, 0, actual), np.where(nan, 0, expected), name)
+    if truth is not None:
+        truth = np.where(nan, 0, truth.detach().numpy())
+    assert_match(np.where(nan, 0, actual), np.where(nan, 0, expected), name, truth, scale)
 
 
 def edge(fn, values, dtype, seed=0):
     """fn(lib, x) on both libraries: the value(s), then the gradient of x for a random
-    upstream gradient. max(dim)'s (values, indices) compares both. Returns minigrad's x."""
+    upstream gradient. max(dim)'s (values, indices) compares both. float32 is judged against
+    torch's float64 from the same float32 values. Returns minigrad's x."""
     a = np.array(values, dtype=dtype)
     mx, tx = minigrad.tensor(a, requires_grad=True), as_torch(a, requires_grad=True)
+    dx = as_torch(as_double(a), requires_grad=True) if dtype == np.float32 else None
     my, ty = fn(minigrad, mx), fn(torch, tx)
+    dy = None if dx is None else fn(torch, dx)
     if isinstance(ty, tuple):
         np.testing.assert_array_equal(my[1].data, ty[1].numpy(), err_msg="indices")
         assert my[1].dtype == np.int64
-        my, ty = my[0], ty[0]
-    assert_same(my.data, ty, "value")
+        my, ty, dy = my[0], ty[0], (None if dy is None else dy[0])
     upstream = np.random.default_rng(seed).standard_normal(my.shape).astype(dtype)
     my.backward(upstream)
     ty.backward(as_torch(upstream))
-    assert_same(mx.grad, tx.grad, "grad")
+    if dy is not None:
+        dy.backward(as_torch(as_double(upstream)))
+    scale = check.scales(my) if dy is not None else {}
+    assert_same(my.data, ty, "value", dy, scale.get(id(my), (None,))[0])
+    assert_same(mx.grad, tx.grad, "grad", None if dx is None else dx.grad,
+                scale.get(id(mx), (None, None))[1])
     return mx
 
 

@@ -3,7 +3,7 @@
 Layers are checked as twins: a minigrad layer and a torch layer holding the same parameters
 and buffers (copied through state_dict, which also pins that the keys are torch's), fed the
 same input and the same random upstream gradient. Output, input gradient and every parameter
-gradient must match, in float64 and float32 (helpers.assert_match tolerances). BatchNorm's
+gradient must match, in float64 and float32 (check.verdict; float32 against a float64 twin). BatchNorm's
 intermediates are checked node by node against the seed cell's steps run in torch, and its
 running statistics after several training steps against torch.nn.BatchNorm1d's.
 
@@ -15,14 +15,16 @@ logits of +-1000, and the fused primitive by float64 finite differences as well.
 Not here: the optimizers (test_optim.py), the primitives' own table (test_ops.py).
 """
 
+import copy
+
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
-from helpers import as_torch, assert_match, compare
+from helpers import as_double, as_torch, assert_match, compare
 
 import minigrad
-from minigrad import autograd, nn, ops
+from minigrad import autograd, check, nn, ops
 
 DTYPES = [np.float32, np.float64]
 TORCH_DTYPE = {np.float32: torch.float32, np.float64: torch.float64}
@@ -33,8 +35,14 @@ def seeded(seed):
 
 
 def twin(m_mod, t_mod):
-    """Load minigrad's parameters and buffers into the torch module (keys must match)."""
+    """Load minigrad's parameters and buffers into the torch module (keys must match).
+
+    A float32 pair gets a third module, the truth: the torch module in float64 from the same
+    float32 parameters, kept outside torch's registry so it is not a submodule.
+    """
     t_mod.load_state_dict({k: torch.from_numpy(v) for k, v in m_mod.state_dict().items()})
+    if any(v.dtype == np.float32 for v in m_mod.state_dict().values()):
+        t_mod.__dict__["truth"] = copy.deepcopy(t_mod).double()
     return m_mod, t_mod
 
 
@@ -43,25 +51,41 @@ def run_twins(m_mod, t_mod, x, seed=0):
     is_float = x.dtype.kind == "f"
     mx, tx = minigrad.tensor(x, requires_grad=is_float), as_torch(x, requires_grad=is_float)
     m_out, t_out = m_mod(mx), t_mod(tx)
-    assert_match(m_out.data, t_out, "output")
     upstream = np.random.default_rng(seed).standard_normal(m_out.shape).astype(m_out.dtype)
     m_out.backward(upstream)
     t_out.backward(as_torch(upstream))
+    d_mod = t_mod.__dict__.get("truth")
+    d_out = dx = None
+    if d_mod is not None:  # the same step in float64 from the same float32 inputs
+        d_mod.train(t_mod.training)
+        d_mod.zero_grad()
+        dx = as_torch(as_double(x), requires_grad=is_float)
+        d_out = d_mod(dx)
+        d_out.backward(as_torch(as_double(upstream)))
+    scale = check.scales(m_out) if d_mod is not None else {}
+    assert_match(m_out.data, t_out, "output", d_out, scale.get(id(m_out), (None,))[0])
     if is_float:
-        assert_match(mx.grad, tx.grad, "grad of input")
+        assert_match(mx.grad, tx.grad, "grad of input", None if dx is None else dx.grad,
+                     scale.get(id(mx), (None, None))[1])
     t_params = dict(t_mod.named_parameters())
+    d_params = {} if d_mod is None else dict(d_mod.named_parameters())
     assert [k for k, _ in m_mod.named_parameters()] == list(t_params)
     for name, p in m_mod.named_parameters():
-        assert_match(p.grad, t_params[name].grad, f"grad of {name}")
+        assert_match(p.grad, t_params[name].grad, f"grad of {name}",
+                     d_params[name].grad if d_params else None,
+                     scale.get(id(p), (None, None))[1])
     return m_out, t_out
 
 
 def assert_state_match(m_mod, t_mod):
+    """Buffers and parameters; float32 running statistics against the float64 twin's."""
     t_state = t_mod.state_dict()
     m_state = m_mod.state_dict()
+    d_mod = t_mod.__dict__.get("truth")
+    d_state = {} if d_mod is None else d_mod.state_dict()
     assert list(m_state) == list(t_state)
     for key, value in m_state.items():
-        assert_match(value, t_state[key], key)
+        assert_match(value, t_state[key], key, d_state.get(key))
 
 
 def labelled(root):
@@ -184,7 +208,43 @@ def test_batchnorm_steps_match_the_seed_cell(dtype, unbiased):
     x = minigrad.tensor(hprebn_np, requires_grad=True)
     out = bn(x)
 
-    # ---- the seed's BatchNorm layer, verbatim apart from the divisor switch ----
+    upstream = rng.standard_normal((n, c)).astype(dtype)
+    out.backward(upstream)
+    scale = check.scales(out)
+    seed = seed_batchnorm(n, hprebn_np, gain_np, bias_np, upstream, unbiased)
+    truth = seed_batchnorm(n, *map(as_double, (hprebn_np, gain_np, bias_np, upstream)),
+                           unbiased) if dtype == np.float32 else {}
+
+    nodes = {**labelled(out), "hpreact": out, "hprebn": x}
+
+    def match(name, mine, key, grad=False):
+        """minigrad's value (or grad) of node `key` against the seed step's, shapes as ours."""
+        t, d = seed[key], truth.get(key)
+        if grad:
+            t, d = t.grad, (None if d is None else d.grad)
+        assert_match(mine, t.reshape(mine.shape), name,
+                     None if d is None else d.reshape(mine.shape), scale[id(nodes[key])][grad])
+
+    match("hpreact", out.data, "hpreact")
+    for name in ("bnmeani", "bndiff", "bndiff2", "bnvar", "bnvar_inv", "bnraw"):
+        match(name, nodes[name].data, name)
+        match(f"grad of {name}", nodes[name].grad, name, grad=True)
+    match("grad of hprebn", x.grad, "hprebn", grad=True)
+    assert_match(bn.weight.grad, seed["batch_norm_gain"].grad.reshape(c), "grad of gain",
+                 truth and truth["batch_norm_gain"].grad.reshape(c), scale[id(bn.weight)][1])
+    assert_match(bn.bias.grad, seed["batch_norm_bias"].grad.reshape(c), "grad of bias",
+                 truth and truth["batch_norm_bias"].grad.reshape(c), scale[id(bn.bias)][1])
+
+    t_bn = torch.nn.BatchNorm1d(c, dtype=TORCH_DTYPE[dtype])
+    t_bn(as_torch(hprebn_np))
+    d_bn = torch.nn.BatchNorm1d(c, dtype=torch.float64)
+    d_bn(as_torch(as_double(hprebn_np)))
+    assert_state_match(bn, twin_weights(t_bn, bn, d_bn if dtype == np.float32 else None))
+
+
+def seed_batchnorm(n, hprebn_np, gain_np, bias_np, upstream, unbiased):
+    """The seed's BatchNorm layer in torch, verbatim apart from the divisor switch; every
+    step (and the leaves) by name, after backward from `upstream`."""
     hprebn = as_torch(hprebn_np, True)
     batch_norm_gain, batch_norm_bias = as_torch(gain_np, True), as_torch(bias_np, True)
     bnmeani = 1 / n * hprebn.sum(0, keepdim=True)
@@ -197,32 +257,24 @@ def test_batchnorm_steps_match_the_seed_cell(dtype, unbiased):
     bnraw = bndiff * bnvar_inv
     hpreact = batch_norm_gain * bnraw + batch_norm_bias
     steps = {"bnmeani": bnmeani, "bndiff": bndiff, "bndiff2": bndiff2, "bnvar": bnvar,
-                 "bnvar_inv": bnvar_inv, "bnraw": bnraw}
+             "bnvar_inv": bnvar_inv, "bnraw": bnraw}
     for s in steps.values():
         s.retain_grad()
-
-    upstream = rng.standard_normal((n, c)).astype(dtype)
-    out.backward(upstream)
     hpreact.backward(as_torch(upstream))
-    assert_match(out.data, hpreact, "hpreact")
-    nodes = labelled(out)
-    for name, s in steps.items():
-        assert_match(nodes[name].data, s, name)
-        assert_match(nodes[name].grad, s.grad, f"grad of {name}")
-    assert_match(x.grad, hprebn.grad, "grad of hprebn")
-    assert_match(bn.weight.grad, batch_norm_gain.grad.reshape(c), "grad of gain")
-    assert_match(bn.bias.grad, batch_norm_bias.grad.reshape(c), "grad of bias")
-
-    t_bn = torch.nn.BatchNorm1d(c, dtype=TORCH_DTYPE[dtype])
-    t_bn(as_torch(hprebn_np))
-    assert_state_match(bn, twin_weights(t_bn, bn))
+    return {**steps, "hpreact": hpreact, "hprebn": hprebn,
+            "batch_norm_gain": batch_norm_gain, "batch_norm_bias": batch_norm_bias}
 
 
-def twin_weights(t_bn, m_bn):
-    """torch's BatchNorm with minigrad's affine parameters (they do not touch the stats)."""
-    with torch.no_grad():
-        t_bn.weight.copy_(torch.from_numpy(m_bn.weight.data))
-        t_bn.bias.copy_(torch.from_numpy(m_bn.bias.data))
+def twin_weights(t_bn, m_bn, truth=None):
+    """torch's BatchNorm with minigrad's affine parameters (they do not touch the stats),
+    and its float64 twin `truth` (run on the same batches) for a float32 pair."""
+    for t in (t_bn, truth):
+        if t is not None:
+            with torch.no_grad():
+                t.weight.copy_(torch.from_numpy(m_bn.weight.data))
+                t.bias.copy_(torch.from_numpy(m_bn.bias.data))
+    if truth is not None:
+        t_bn.__dict__["truth"] = truth
     return t_bn
 
 
@@ -241,7 +293,8 @@ def test_batchnorm_errors_match_torch():
     m.eval()
     t.eval()
     assert_match(m(minigrad.tensor(np.ones((1, 3), np.float32))).data,
-                 t(torch.ones(1, 3)), "eval accepts one row")
+                 t(torch.ones(1, 3)), "eval accepts one row",
+                 t.double()(torch.ones(1, 3, dtype=torch.float64)))
 
 
 # ---- Sequential and the module machinery -------------------------------------------------

@@ -15,9 +15,10 @@ import weakref
 import numpy as np
 import pytest
 import torch
-from helpers import as_torch, assert_match, compare
+from helpers import as_double, as_torch, assert_equal, assert_match, compare
 
 import minigrad
+from minigrad import check
 
 RNG = np.random.default_rng(1234)
 
@@ -74,9 +75,14 @@ def seed_forward(lib, p, xb, yb):
     return v
 
 
-def seed_both(dtype):
-    """The seed graph built in minigrad and in torch (every non-leaf retains its grad)."""
-    params, xb, yb = seed_arrays(dtype)
+def seed_both(dtype, values=None):
+    """The seed graph built in minigrad and in torch (every non-leaf retains its grad).
+
+    `values`: the dtype whose rounding the parameters carry (default: dtype), so that the
+    float64 truth of a float32 graph starts from the same float32 values.
+    """
+    params, xb, yb = seed_arrays(values or dtype)
+    params = {k: a.astype(dtype) for k, a in params.items()}
     m = seed_forward(minigrad, {k: minigrad.tensor(a, requires_grad=True)
                                 for k, a in params.items()}, minigrad.tensor(xb), yb)
     t = seed_forward(torch, {k: as_torch(a, requires_grad=True) for k, a in params.items()},
@@ -95,12 +101,15 @@ def test_every_node_has_grad_of_its_shape_and_dtype(dtype):
     m, t = seed_both(dtype)
     m["loss"].backward()
     t["loss"].backward()
+    truth = seed_both(np.float64, dtype)[1]  # float64 from the same (float32) values
+    truth["loss"].backward()
+    scale = check.scales(m["loss"])
     for name in m:
         assert m[name].requires_grad and t[name].requires_grad, name
         assert m[name].is_leaf == t[name].is_leaf, name
         assert m[name].grad.shape == m[name].shape, name
         assert m[name].grad.dtype == m[name].dtype == np.dtype(dtype), name
-        assert_match(m[name].grad, t[name].grad, name)
+        assert_match(m[name].grad, t[name].grad, name, truth[name].grad, scale[id(m[name])][1])
 
 
 def test_grad_dtype_follows_its_tensor_across_casts():
@@ -295,8 +304,8 @@ def test_equal_valued_leaves_stay_independent():
         grads.append((a.grad, b.grad))
         assert len({a, b}) == 2  # hashed by identity, although == compares values
     (ma, mb), (ta, tb) = grads
-    assert_match(ma, ta, "a")
-    assert_match(mb, tb, "b")
+    assert_equal(ma, ta, "a")  # 2 + b and 3 + a: small integers, exact in float32
+    assert_equal(mb, tb, "b")
 
 
 # ---- policy 6: dtypes ----------------------------------------------------------------------
@@ -335,7 +344,7 @@ def test_python_scalars_with_integer_tensors(name, dtype):
 def test_default_dtypes_of_data(data):
     assert minigrad.tensor(data).dtype == np_dtype(torch.tensor(data).dtype)
     assert minigrad.Tensor(data).dtype == np_dtype(torch.tensor(data).dtype)
-    assert_match(minigrad.tensor(data).data, torch.tensor(data), "values")
+    assert_equal(minigrad.tensor(data).data, torch.tensor(data), "values")
 
 
 @pytest.mark.parametrize("make", [
@@ -410,12 +419,15 @@ def test_backward_with_explicit_gradient(kind):
     up = RNG.standard_normal((2, 3)).astype(np.float32)
     gradient = {"ndarray": up, "tensor": minigrad.tensor(up), "list": up.tolist()}[kind]
     mx, tx = minigrad.tensor(x, requires_grad=True), as_torch(x, requires_grad=True)
-    my, ty = mx.tanh() * 3, tx.tanh() * 3
+    dx = as_torch(as_double(x), requires_grad=True)  # the truth: float64 from the same x
+    my, ty, dy = mx.tanh() * 3, tx.tanh() * 3, dx.tanh() * 3
     ty.retain_grad()
     my.backward(gradient)
     ty.backward(as_torch(up))
-    assert_match(mx.grad, tx.grad, "x")
-    assert_match(my.grad, ty.grad, "root")
+    dy.backward(as_torch(as_double(up)))
+    scale = check.scales(my)
+    assert_match(mx.grad, tx.grad, "x", dx.grad, scale[id(mx)][1])
+    assert_equal(my.grad, ty.grad, "root")  # the gradient given, stored as it is
 
 
 def test_grads_alias_nothing_and_backward_mutates_nothing():
@@ -508,7 +520,7 @@ def test_tolist_and_numpy(data):
     m, t = minigrad.tensor(data), torch.tensor(data)
     assert m.tolist() == t.tolist()
     assert repr(m.tolist()) == repr(t.tolist())  # same Python types, same float32 rounding
-    assert_match(m.numpy(), t.numpy(), "numpy")
+    assert_equal(m.numpy(), t.numpy(), "numpy")
     if m.numel():  # numpy() shares memory with the tensor in torch
         m.numpy().reshape(-1)[0] = 1
         t.numpy().reshape(-1)[0] = 1
