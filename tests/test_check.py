@@ -8,7 +8,8 @@
 - random graphs (hypothesis) that reuse nodes and broadcast replay ok;
 - a deliberately wrong backward or forward is caught and the node named;
 - compare_grads passes the lecture's hand-derived gradients and names a wrong one;
-- `close` is the same tolerance as helpers.assert_match.
+- the verdict: float64 is assert_close; float32 is as accurate as torch against a float64
+  replay, and still catches a wrong tanh rule, a 0.1% batchnorm term, a wrong broadcast axis.
 """
 
 import sys
@@ -16,14 +17,13 @@ import sys
 import numpy as np
 import pytest
 import torch
-from helpers import assert_match
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_ops import CASES
 from test_seed import seed_inputs
 
 import minigrad
-from minigrad import check, ops
+from minigrad import autograd, check, ops
 from minigrad.check import compare_grads, compare_with_torch
 
 # ---- the replay table -------------------------------------------------------------------
@@ -431,39 +431,125 @@ def test_table_reads_like_the_lecture():
     assert len({len(line) for line in lines[1:4]}) <= 2  # columns line up
 
 
-# ---- the one tolerance ------------------------------------------------------------------
+# ---- the one verdict --------------------------------------------------------------------
 
-def _helpers_says(actual, expected):
-    try:
-        assert_match(actual, expected)
-    except AssertionError:
-        return False
-    return True
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("scale", [0.0, 1e-9, 1e-7, 3e-6, 1e-5, 1e-3])
+@pytest.mark.parametrize("scale", [0.0, 1e-9, 1e-7, 3e-7, 1e-6, 1e-3])
 @pytest.mark.parametrize("magnitude", [1e-3, 1.0, 1e4])
-def test_close_is_helpers_tolerance(dtype, scale, magnitude):
+def test_float64_verdict_is_assert_close(scale, magnitude):
     rng = np.random.default_rng(7)
-    expected = (rng.standard_normal(300) * magnitude).astype(dtype)
-    actual = (expected + scale * magnitude * rng.standard_normal(300)).astype(dtype)
-    assert check.close(actual, expected) == _helpers_says(actual, expected)
+    expected = rng.standard_normal(300) * magnitude
+    actual = expected + scale * magnitude * rng.standard_normal(300)
+    try:
+        torch.testing.assert_close(torch.from_numpy(actual), torch.from_numpy(expected))
+        torch_says = True
+    except AssertionError:
+        torch_says = False
+    assert check.close(actual, expected) == torch_says
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("pair", [([1.0, np.inf], [1.0, np.inf]), ([1.0, np.inf], [1.0, 1e30]),
-                                  ([np.nan, 1.0], [np.nan, 1.0]), ([np.nan, 1.0], [0.0, 1.0]),
-                                  ([-np.inf], [np.inf])])
-def test_close_non_finite_is_helpers_tolerance(dtype, pair):
-    actual, expected = (np.array(p, dtype=dtype) for p in pair)
-    assert check.close(actual, expected) == _helpers_says(actual, expected)
+def test_float32_needs_the_float64_truth():
+    a = np.ones(3, np.float32)
+    with pytest.raises(TypeError, match="truth"):
+        check.verdict(a, a)
+    assert check.verdict(a, a, a.astype(np.float64)).ok
 
 
-def test_close_judges_float32_against_double_with_the_float32_bound():
+def test_float32_is_judged_against_torchs_own_error():
+    # truth t; torch off by e_t everywhere (or by nothing), minigrad by e_m in one entry
+    rng = np.random.default_rng(3)
+    t = rng.standard_normal(64)
+    ulp = check.EPS32 * np.abs(t).max()
+    floor = check.FLOOR_ULPS * ulp
+    for e_t in (0.0, 1e-7, 1e-5):
+        theirs = t + e_t * rng.choice([-1, 1], t.shape)
+        for factor, ok in ((0.5, True), (0.999, True), (1.01, False), (3.0, False)):
+            e_m = factor * (check.K * e_t + floor)
+            mine = t.copy()
+            mine[5] += e_m
+            v = check.verdict(mine, theirs, t, dtype=np.float32)
+            assert v.ok is ok, (e_t, factor, v)
+            assert v.error == pytest.approx(e_m) and v.torch_error == pytest.approx(e_t)
+
+
+def test_float32_floor_is_ulps_of_the_scale_not_of_the_result():
+    # a result of 1e-6 made of terms of size 10: rounding at the terms' scale is honest
+    t = np.full(4, 1e-6)
+    mine = t + 30 * check.EPS32  # 3 ulps of 10
+    assert not check.verdict(mine, t, t, dtype=np.float32).ok  # scale: the result's size
+    assert check.verdict(mine, t, t, scale=10.0, dtype=np.float32).ok
+
+
+@pytest.mark.parametrize("pair, ok", [
+    (([1.0, np.inf], [1.0, np.inf]), True), (([1.0, np.inf], [1.0, 1e30]), False),
+    (([np.nan, 1.0], [np.nan, 1.0]), True), (([np.nan, 1.0], [0.0, 1.0]), False),
+    (([-np.inf], [np.inf]), False)])
+def test_float32_non_finite_must_sit_where_torchs_does(pair, ok):
+    actual, expected = (np.array(p, dtype=np.float32) for p in pair)
+    truth = np.where(np.isfinite(expected), expected, 0.0)
+    assert check.verdict(actual, expected, truth).ok is ok
+
+
+def test_a_float32_result_against_double_takes_float32s_rule():
     expected = np.linspace(-1, 1, 50)
-    actual = expected * (1 + 1e-6)  # a float32-sized error in a float64 array
-    assert check.close(actual, expected, np.float32)
-    assert not check.close(actual, expected)  # float64's own tolerance
-    assert check.close(actual.astype(np.float32), expected)  # float32 decides the bound
+    actual = (expected * (1 + 1e-6)).astype(np.float32)
+    with pytest.raises(TypeError, match="truth"):  # float32 is involved: it needs the truth
+        check.verdict(actual, expected)
+    assert not check.close(actual, expected, dtype=np.float64)  # float64's own tolerance
     assert not check.close(np.zeros(3), np.zeros(4))
+
+
+# ---- the verdict still catches wrong derivatives in float32 --------------------------------
+
+def test_float32_catches_tanh_backward_without_the_square(monkeypatch):
+    monkeypatch.setattr(ops.Tanh, "backward", lambda self, grad, out, x: (grad * (1 - out),))
+    g = seed_graph(np.float32)
+    report = compare_with_torch(g["loss"])
+    assert not report.row_for(g["hpreact"]).grad_close
+    assert report.row_for(g["h"]).close
+    assert "FAILED: hpreact" in str(report)
+
+
+def test_float32_catches_a_1e3_relative_error_in_one_batchnorm_term(monkeypatch):
+    # the variance term of batchnorm's input gradient, 0.1% off: bnvar_inv = (bnvar+eps)**-0.5
+    right = ops.Pow.backward
+
+    def off(self, grad, out, x):
+        (dx,) = right(self, grad, out, x)
+        return (dx * (1 + 1e-3) if self.exponent == -0.5 else dx,)
+
+    monkeypatch.setattr(ops.Pow, "backward", off)
+    g = seed_graph(np.float32)
+    report = compare_with_torch(g["loss"])
+    assert report.row_for(g["bnvar_inv"]).close  # its own grad arrives right
+    for name in ("bnvar", "bndiff2", "bndiff", "hprebn", "W1"):
+        row = report.row_for(g[name])
+        assert row.value_close and not row.grad_close, name
+
+
+def test_float32_catches_a_wrong_broadcast_axis(monkeypatch):
+    # a (1, 5) bias on a (5, 5) batch summed over the wrong axis keeps its shape
+    right = autograd.sum_to_shape
+
+    def wrong_axis(grad, shape):
+        if grad.ndim == 2 and shape == (1, grad.shape[1]) and grad.shape[0] == grad.shape[1]:
+            return grad.sum(1, keepdims=True).reshape(shape)
+        return right(grad, shape)
+
+    monkeypatch.setattr(autograd, "sum_to_shape", wrong_axis)
+    rng = np.random.default_rng(0)
+    x = minigrad.tensor(rng.standard_normal((5, 5)).astype(np.float32), requires_grad=True)
+    b = minigrad.tensor(rng.standard_normal((1, 5)).astype(np.float32), requires_grad=True)
+    out = ((x + b).tanh() * 2).sum()
+    report = compare_with_torch(out)
+    assert not report.row_for(b).grad_close and report.row_for(x).close
+
+
+def test_float32_table_shows_both_errors_against_float64():
+    g = seed_graph(np.float32)
+    report = compare_with_torch(g["loss"])
+    text = str(report)
+    assert "grad error vs f64" in text and "as accurate as torch" in text
+    row = report.row_for(g["hprebn"])
+    assert row.grad_verdict.torch_error > 0 and row.grad_verdict.error > 0
+    assert f"{row.grad_verdict.error:.2g} / {row.grad_verdict.torch_error:.2g}" in text
+    assert "error vs f64" not in str(compare_with_torch(seed_graph(np.float64)["loss"]))

@@ -36,7 +36,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import minigrad
-from minigrad import autograd, optim
+from minigrad import autograd, check, optim
 from models import makemore
 
 REPO = Path(__file__).resolve().parent.parent
@@ -199,9 +199,10 @@ class TorchTwin:
     because torch.nn.BatchNorm1d normalises with the biased variance and the seed with n-1.
     """
 
-    def __init__(self, model):
+    def __init__(self, model, truth=False):
+        """truth=True: the float64 twin from the same (float32) parameters."""
         dtype = model.linear1.weight.data.dtype
-        tdtype = torch.float64 if dtype == np.float64 else torch.float32
+        tdtype = torch.float64 if dtype == np.float64 or truth else torch.float32
         c = model.config
         self.emb = torch.nn.Embedding(c["vocab_size"], c["n_embd"], dtype=tdtype)
         self.lin1 = torch.nn.Linear(c["block_size"] * c["n_embd"], c["hidden"], dtype=tdtype)
@@ -215,7 +216,7 @@ class TorchTwin:
         assert set(ours) == set(self.params)
         with torch.no_grad():
             for name, p in self.params.items():
-                p.copy_(torch.from_numpy(ours[name].data.copy()))
+                p.copy_(torch.from_numpy(ours[name].data.copy()).to(tdtype))
 
     def forward(self, Xb, Yb, fused=False):
         """The loss and every intermediate by its seed name, each retaining its grad."""
@@ -271,32 +272,43 @@ def batch(vocab_words=None, n=32, seed=0):
 def test_mlp_matches_torch_node_by_node(hidden, dtype, fused):
     vocab, Xb, Yb = batch()
     model = makemore.MLP(len(vocab), hidden=hidden, fused_ce=fused).to(dtype)
-    twin = TorchTwin(model)
+    twin, truth = TorchTwin(model), TorchTwin(model, truth=True)
     loss = model.loss(minigrad.tensor(Xb), minigrad.tensor(Yb))
     loss.backward()
     t = twin.forward(torch.from_numpy(Xb.copy()), torch.from_numpy(Yb.copy()), fused=fused)
     t["loss"].backward()
+    d = truth.forward(torch.from_numpy(Xb.copy()), torch.from_numpy(Yb.copy()), fused=fused)
+    d["loss"].backward()
+    scale = check.scales(loss)
 
     ours = labelled_nodes(loss)
     # every labelled node is checked: the intermediates by name, the parameters by label
     assert set(ours) == set(t) | set(PARAM_LABELS)
     for name, value in t.items():
-        assert_match(ours[name].data, value, name)
-        assert_match(ours[name].grad, value.grad, f"grad of {name}")
+        node = ours[name]
+        assert_match(node.data, value, name, d[name], scale[id(node)][0])
+        assert_match(node.grad, value.grad, f"grad of {name}", d[name].grad,
+                     scale[id(node)][1])
     for name, p in twin.params.items():
-        assert_match(ours[name].grad, p.grad, f"grad of {name}")
+        assert_match(ours[name].grad, p.grad, f"grad of {name}", truth.params[name].grad,
+                     scale[id(ours[name])][1])
 
 
 def test_training_forward_updates_running_stats_as_torch():
     vocab, Xb, Yb = batch()
     model = makemore.MLP(len(vocab), hidden=HIDDEN)
-    twin = TorchTwin(model)
     model.loss(minigrad.tensor(Xb), minigrad.tensor(Yb))
-    hprebn = twin.forward(torch.from_numpy(Xb.copy()), torch.from_numpy(Yb))["hprebn"]
-    bn = torch.nn.BatchNorm1d(HIDDEN)  # its running variance is the unbiased one, as ours
-    bn(hprebn.detach())
-    assert_match(model.batchnorm.running_mean.data, bn.running_mean, "running_mean")
-    assert_match(model.batchnorm.running_var.data, bn.running_var, "running_var")
+    stats = []
+    for twin in (TorchTwin(model), TorchTwin(model, truth=True)):  # float32, float64 truth
+        hprebn = twin.forward(torch.from_numpy(Xb.copy()), torch.from_numpy(Yb))["hprebn"]
+        bn = torch.nn.BatchNorm1d(HIDDEN, dtype=hprebn.dtype)  # unbiased running var, as ours
+        bn(hprebn.detach())
+        stats.append(bn)
+    bn, truth = stats
+    assert_match(model.batchnorm.running_mean.data, bn.running_mean, "running_mean",
+                 truth.running_mean)
+    assert_match(model.batchnorm.running_var.data, bn.running_var, "running_var",
+                 truth.running_var)
 
 
 def test_train_sgd_steps_and_eval_match_torch(tmp_path):
@@ -310,8 +322,23 @@ def test_train_sgd_steps_and_eval_match_torch(tmp_path):
 
     vocab = makemore.Vocab.from_words(words)
     splits = [makemore.build_dataset(part, vocab) for part in makemore.split_words(words)]
-    Xtr, Ytr = splits[0]
-    twin = TorchTwin(makemore.MLP(len(vocab), hidden=HIDDEN, init="lecture"))  # as train
+    model = makemore.MLP(len(vocab), hidden=HIDDEN, init="lecture")  # as train
+    ours, truth = (torch_train(TorchTwin(model, truth=t), steps, splits) for t in (False, True))
+    keys = {"C": "embedding.weight", "W1": "linear1.weight", "b1": "linear1.bias",
+            "bngain": "batchnorm.weight", "bnbias": "batchnorm.bias",
+            "W2": "linear2.weight", "b2": "linear2.bias",
+            "running_mean": "batchnorm.running_mean", "running_var": "batchnorm.running_var"}
+    for name, key in keys.items():
+        assert_match(state[key], ours[name], name, truth[name])
+    for name in ("train", "val", "test"):
+        assert_match(np.float32(meta["split_losses"][name]), ours[name], f"{name} loss",
+                     truth[name])
+
+
+def torch_train(twin, steps, splits):
+    """`train`'s steps on the twin with torch.optim.SGD, then its calibration (mean and n-1
+    variance of hprebn over the training set, computed in float64) and its eval losses."""
+    (Xtr, Ytr) = splits[0]
     opt = torch.optim.SGD(list(twin.params.values()), lr=0.1)
     rng = np.random.default_rng(2147483647)  # train's default --seed draws the batches
     for step in range(steps):
@@ -321,27 +348,19 @@ def test_train_sgd_steps_and_eval_match_torch(tmp_path):
         loss.backward()
         opt.param_groups[0]["lr"] = 0.1 if step < steps // 2 else 0.01
         opt.step()
-    keys = {"C": "embedding.weight", "W1": "linear1.weight", "b1": "linear1.bias",
-            "bngain": "batchnorm.weight", "bnbias": "batchnorm.bias",
-            "W2": "linear2.weight", "b2": "linear2.bias"}
-    for name, p in twin.params.items():
-        assert_match(state[keys[name]], p, name)
-
-    # calibration: mean and n-1 variance of hprebn over the whole training set, in float64
+    out = {name: p.detach().clone() for name, p in twin.params.items()}
     with torch.no_grad():
-        hprebn = twin.lin1(twin.emb(torch.from_numpy(Xtr)).view(len(Xtr), -1)).double()
-        bn = torch.nn.BatchNorm1d(HIDDEN).eval()
-        bn.running_mean.copy_(hprebn.mean(0))
-        bn.running_var.copy_(hprebn.var(0, unbiased=True))
+        hprebn = twin.lin1(twin.emb(torch.from_numpy(Xtr)).view(len(Xtr), -1))
+        bn = torch.nn.BatchNorm1d(HIDDEN, dtype=hprebn.dtype).eval()
+        bn.running_mean.copy_(hprebn.double().mean(0))
+        bn.running_var.copy_(hprebn.double().var(0, unbiased=True))
         bn.weight.copy_(twin.bngain)
         bn.bias.copy_(twin.bnbias)
-    assert_match(state["batchnorm.running_mean"], bn.running_mean, "running_mean")
-    assert_match(state["batchnorm.running_var"], bn.running_var, "running_var")
-    for name, (X, Y) in zip(("train", "val", "test"), splits):
-        with torch.no_grad():
+        out["running_mean"], out["running_var"] = bn.running_mean, bn.running_var
+        for name, (X, Y) in zip(("train", "val", "test"), splits):
             h = torch.tanh(bn(twin.lin1(twin.emb(torch.from_numpy(X)).view(len(X), -1))))
-            expected = F.cross_entropy(twin.lin2(h), torch.from_numpy(Y))
-        assert_match(np.float32(meta["split_losses"][name]), expected, f"{name} loss")
+            out[name] = F.cross_entropy(twin.lin2(h), torch.from_numpy(Y))
+    return out
 
 
 # ---- checkpoints: the optimizer's state, resume equivalence, SIGKILL ------------------------

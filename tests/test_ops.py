@@ -26,7 +26,7 @@ from typing import NamedTuple
 import numpy as np
 import pytest
 import torch
-from helpers import as_torch, assert_equal, assert_match, compare
+from helpers import as_torch, assert_equal, compare
 
 import minigrad
 from minigrad.tensor import apply

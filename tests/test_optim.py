@@ -18,7 +18,7 @@ import copy
 import numpy as np
 import pytest
 import torch
-from helpers import as_torch, assert_match
+from helpers import as_double, as_torch, assert_equal, assert_match
 
 import minigrad
 from minigrad import optim
@@ -43,14 +43,19 @@ def initial_arrays(dtype, seed=0):
     return [rng.standard_normal(s).astype(dtype) for s in SHAPES]
 
 
-def loss_of(lib, params, step):
-    """sum_i sum(tanh(p_i) * c_i) + sum(p_0**2) / 2; p_2 takes part on even steps only."""
+def loss_of(lib, params, step, values=None):
+    """sum_i sum(tanh(p_i) * c_i) + sum(p_0**2) / 2; p_2 takes part on even steps only.
+
+    The constants c_i are rounded to `values` (default: the parameters' dtype), so that a
+    float64 truth of a float32 run uses the same float32 constants.
+    """
     rng = np.random.default_rng(100 + step)
     total = (params[0] ** 2).sum() * 0.5
     for i, p in enumerate(params):
         if i == 2 and step % 2:
             continue
-        c = rng.standard_normal(p.shape).astype(p.data.dtype if lib is minigrad else np.float64)
+        dtype = values or (p.data.dtype if lib is minigrad else np.float64)
+        c = rng.standard_normal(p.shape).astype(dtype)
         c = minigrad.tensor(c) if lib is minigrad else as_torch(c).to(p.dtype)
         total = total + (p.tanh() * c).sum()
     return total
@@ -64,21 +69,27 @@ def make(lib, name, kwargs, arrays):
     return params, getattr(torch.optim, name)(params, foreach=False, **kwargs)
 
 
-def train_step(lib, params, opt, step):
+def train_step(lib, params, opt, step, values=None):
     opt.zero_grad()
-    loss_of(lib, params, step).backward()
+    loss_of(lib, params, step, values).backward()
     opt.step()
 
 
-def assert_optimizer_state_match(m_opt, t_opt):
-    """Our state_dict()["state"] vs torch's: same entries, same arrays."""
+def assert_optimizer_state_match(m_opt, t_opt, d_opt=None):
+    """Our state_dict()["state"] vs torch's: same entries, same arrays (float32 against the
+    float64 run `d_opt` as the truth)."""
     t_state = {i: s for i, s in t_opt.state_dict()["state"].items() if s}
+    d_state = None if d_opt is None else d_opt.state_dict()["state"]
     m_state = m_opt.state_dict()["state"]
     assert sorted(m_state) == sorted(t_state)
     for i, entry in m_state.items():
         assert sorted(entry) == sorted(t_state[i])
         for key, value in entry.items():
-            assert_match(value, t_state[i][key], f"state {i} {key}")
+            if key == "step":  # a count (torch keeps it as a float32 tensor): exact
+                assert_equal(value, t_state[i][key], f"state {i} step")
+                continue
+            assert_match(value, t_state[i][key], f"state {i} {key}",
+                         None if d_state is None else d_state[i][key])
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -88,16 +99,23 @@ def test_steps_match_torch(config, dtype):
     arrays = initial_arrays(dtype)
     m_params, m_opt = make(minigrad, name, kwargs, arrays)
     t_params, t_opt = make(torch, name, kwargs, arrays)
+    # float32's truth: the same steps in float64 from the same float32 values and constants
+    d_params, d_opt = make(torch, name, kwargs, [as_double(a) for a in arrays]) \
+        if dtype == np.float32 else (None, None)
     storage = [p.data for p in m_params]
     for step in range(6):
         if step == 3:  # a learning-rate change through param_groups, as a schedule does
-            for opt in (m_opt, t_opt):
-                opt.param_groups[0]["lr"] *= 0.5
+            for opt in (m_opt, t_opt, d_opt):
+                if opt is not None:
+                    opt.param_groups[0]["lr"] *= 0.5
         train_step(minigrad, m_params, m_opt, step)
         train_step(torch, t_params, t_opt, step)
+        if d_opt is not None:
+            train_step(torch, d_params, d_opt, step, values=np.float32)
         for i, (m, t) in enumerate(zip(m_params, t_params)):
-            assert_match(m.data, t, f"param {i} after step {step}")
-        assert_optimizer_state_match(m_opt, t_opt)
+            assert_match(m.data, t, f"param {i} after step {step}",
+                         None if d_params is None else d_params[i])
+        assert_optimizer_state_match(m_opt, t_opt, d_opt)
     assert all(p.data is s for p, s in zip(m_params, storage))  # updated in place
 
 

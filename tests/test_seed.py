@@ -5,15 +5,17 @@ SEED_CELL is cell 156 of the backprop-ninja lecture notebook the project grew fr
 with `torch` bound to torch, once with the text's `torch` replaced by `minigrad`. Then all 25
 intermediates the lecture compares with `cmp` (the 19 it retains plus the loss and the
 forward values) and the 7 parameters must agree in value and gradient: float64 within
-assert_close defaults, float32 within the scale-aware bound (DESIGN.md testing policy).
+assert_close defaults, float32 as accurate as torch against the same cell run in float64
+(check.verdict).
 """
 
 import numpy as np
 import pytest
 import torch
-from helpers import assert_match
+from helpers import as_double, assert_match
 
 import minigrad
+from minigrad import check
 
 SEED_CELL = """
 # FORWARD PASS: CHUNKED INTO SIMPLE, MANAGEABLE STEPS THAT CAN BE BACKPROP'ED ONE AT A TIME
@@ -127,11 +129,18 @@ def test_seed_cell_every_node_matches_torch(dtype, hidden):
     arrays, Xb, Yb = seed_inputs(dtype, hidden=hidden)
     ours = run_cell(minigrad, arrays, Xb, Yb)
     theirs = run_cell(torch, arrays, Xb, Yb)
+    # float32's truth: the cell run by torch in float64 from the same float32 parameters
+    truth = run_cell(torch, {k: as_double(v) for k, v in arrays.items()}, Xb, Yb) \
+        if dtype == np.float32 else {}
+    scale = check.scales(ours["loss"]) if truth else {}
     for name in INTERMEDIATES + PARAMS:
-        mine, ref = ours[name], theirs[name]
-        assert_match(mine.data, ref, f"{name} value")
+        mine, ref, exact = ours[name], theirs[name], truth.get(name)
+        value_scale, grad_scale = scale.get(id(mine), (None, None))
+        assert_match(mine.data, ref, f"{name} value", exact, value_scale)
         assert mine.grad is not None, f"{name} has no grad"
         # the cell does not retain the loss's grad in torch; d loss / d loss = 1
         expected = torch.ones_like(ref) if name == "loss" else ref.grad
-        assert_match(mine.grad, expected, f"{name} grad")
+        exact_grad = None if exact is None else \
+            torch.ones_like(exact) if name == "loss" else exact.grad
+        assert_match(mine.grad, expected, f"{name} grad", exact_grad, grad_scale)
     assert len(INTERMEDIATES) + len(PARAMS) == 27  # 20 forward nodes + 7 parameters
