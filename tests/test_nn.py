@@ -4,8 +4,8 @@ Layers are checked as twins: a minigrad layer and a torch layer holding the same
 and buffers (copied through state_dict, which also pins that the keys are torch's), fed the
 same input and the same random upstream gradient. Output, input gradient and every parameter
 gradient must match, in float64 and float32 (check.verdict; float32 against a float64 twin).
-BatchNorm's intermediates are checked node by node against the seed cell's steps run in torch, and its
-running statistics after several training steps against torch.nn.BatchNorm1d's.
+BatchNorm's intermediates are checked node by node against the seed cell's steps run in
+torch, and its running statistics after several training steps against torch.nn.BatchNorm1d's.
 
 The module machinery (registration order, deduplication, state_dict round trips, all-or-nothing
 load_state_dict, scopes) is checked against torch's behaviour on mirrored module trees. The
