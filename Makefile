@@ -10,7 +10,7 @@ OUT ?= out
 # apt-get needs root; use sudo where we are not root and sudo exists.
 SUDO := $(shell [ "$$(id -u)" -ne 0 ] && command -v sudo)
 
-.PHONY: run full test bench bench-smoke dot venv clean
+.PHONY: run full test parity-levels bench bench-smoke dot venv clean
 
 $(VENV)/.base: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,8 +36,14 @@ run: $(VENV)/.base dot
 full: $(VENV)/.base dot
 	$(PY) -m models.makemore train --full --out $(OUT)
 
+# MINIGRAD_VERDICT_STATS: the last line says how many float32 comparisons ran, and how close
+# minigrad's float32 error came to the verdict's bound (tests/conftest.py).
 test: $(VENV)/.test dot
-	$(PY) -m pytest
+	MINIGRAD_VERDICT_STATS=1 $(PY) -m pytest
+
+# The float32 parity tests once per SIMD kernel level numpy and torch offer on this CPU.
+parity-levels: $(VENV)/.test
+	bash tests/kernel_levels.sh $(PY)
 
 bench: $(VENV)/.test
 	$(PY) -m benchmarks.step

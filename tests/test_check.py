@@ -327,6 +327,7 @@ def test_random_graphs_replay_ok(program):
 
 # ---- (d) a wrong primitive is caught and named ------------------------------------------
 
+@pytest.mark.wrong_on_purpose
 def test_wrong_backward_is_caught_and_named(monkeypatch):
     right = ops.Tanh.backward
     monkeypatch.setattr(ops.Tanh, "backward",
@@ -343,6 +344,7 @@ def test_wrong_backward_is_caught_and_named(monkeypatch):
     assert "FAILED: hpreact" in str(report)
 
 
+@pytest.mark.wrong_on_purpose
 def test_wrong_forward_is_caught_and_named(monkeypatch):
     monkeypatch.setattr(ops.Exp, "forward", lambda self, x: np.exp(x) * (1 + 1e-3))
     g = seed_graph(np.float64)
@@ -388,6 +390,7 @@ def test_hand_grads_pass(dtype):
     assert report.row_for(g["W2"]).grad_max_abs_diff < 1e-5
 
 
+@pytest.mark.wrong_on_purpose
 def test_wrong_hand_grad_fails_naming_it():
     g = seed_graph(np.float32)
     grads = hand_grads(g)
@@ -397,6 +400,7 @@ def test_wrong_hand_grad_fails_naming_it():
     assert "FAILED: counts_sum" in str(report)
 
 
+@pytest.mark.wrong_on_purpose
 def test_hand_grad_of_the_wrong_shape_fails():
     g = seed_graph(np.float32)
     v = {k: t.data for k, t in g.items()}
@@ -447,6 +451,7 @@ def test_float64_verdict_is_assert_close(scale, magnitude):
     assert check.close(actual, expected) == torch_says
 
 
+@pytest.mark.wrong_on_purpose
 def test_float32_needs_the_float64_truth():
     a = np.ones(3, np.float32)
     with pytest.raises(TypeError, match="truth"):
@@ -454,6 +459,7 @@ def test_float32_needs_the_float64_truth():
     assert check.verdict(a, a, a.astype(np.float64)).ok
 
 
+@pytest.mark.wrong_on_purpose
 def test_float32_is_judged_against_torchs_own_error():
     # truth t; torch off by e_t everywhere (or by nothing), minigrad by e_m in one entry
     rng = np.random.default_rng(3)
@@ -471,6 +477,7 @@ def test_float32_is_judged_against_torchs_own_error():
             assert v.error == pytest.approx(e_m) and v.torch_error == pytest.approx(e_t)
 
 
+@pytest.mark.wrong_on_purpose
 def test_float32_floor_is_ulps_of_the_scale_not_of_the_result():
     # a result of 1e-6 made of terms of size 10: rounding at the terms' scale is honest
     t = np.full(4, 1e-6)
@@ -479,6 +486,7 @@ def test_float32_floor_is_ulps_of_the_scale_not_of_the_result():
     assert check.verdict(mine, t, t, scale=10.0, dtype=np.float32).ok
 
 
+@pytest.mark.wrong_on_purpose
 @pytest.mark.parametrize("pair, ok", [
     (([1.0, np.inf], [1.0, np.inf]), True), (([1.0, np.inf], [1.0, 1e30]), False),
     (([np.nan, 1.0], [np.nan, 1.0]), True), (([np.nan, 1.0], [0.0, 1.0]), False),
@@ -500,6 +508,7 @@ def test_a_float32_result_against_double_takes_float32s_rule():
 
 # ---- the verdict still catches wrong derivatives in float32 --------------------------------
 
+@pytest.mark.wrong_on_purpose
 def test_float32_catches_tanh_backward_without_the_square(monkeypatch):
     monkeypatch.setattr(ops.Tanh, "backward", lambda self, grad, out, x: (grad * (1 - out),))
     g = seed_graph(np.float32)
@@ -509,6 +518,7 @@ def test_float32_catches_tanh_backward_without_the_square(monkeypatch):
     assert "FAILED: hpreact" in str(report)
 
 
+@pytest.mark.wrong_on_purpose
 def test_float32_catches_a_1e3_relative_error_in_one_batchnorm_term(monkeypatch):
     # the variance term of batchnorm's input gradient, 0.1% off: bnvar_inv = (bnvar+eps)**-0.5
     right = ops.Pow.backward
@@ -526,6 +536,7 @@ def test_float32_catches_a_1e3_relative_error_in_one_batchnorm_term(monkeypatch)
         assert row.value_close and not row.grad_close, name
 
 
+@pytest.mark.wrong_on_purpose
 def test_float32_catches_a_wrong_broadcast_axis(monkeypatch):
     # a (1, 5) bias on a (5, 5) batch summed over the wrong axis keeps its shape
     right = autograd.sum_to_shape
