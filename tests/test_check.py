@@ -425,14 +425,15 @@ def test_table_reads_like_the_lecture():
     g = seed_graph(np.float32)
     text = str(compare_with_torch(g["loss"]))
     lines = text.splitlines()
-    header = lines[1]
-    for column in ("name", "shape", "exact", "approximate", "maxdiff"):
+    assert lines[1].startswith("approximate = as accurate as torch")  # float32: the title
+    header = lines[2]                                                # says what it means
+    for column in ("name", "shape", "exact", "approximate", "maxdiff", "grad error vs f64"):
         assert column in header
     for name in INTERMEDIATES + PARAMS:
         assert any(line.split(" | ")[0].strip() == name for line in lines)
-    assert lines[3].startswith("loss ")  # the root first
+    assert lines[4].startswith("loss ")  # the root first
     assert lines[-1].endswith(": ok") and "approximate" in lines[-1]
-    assert len({len(line) for line in lines[1:4]}) <= 2  # columns line up
+    assert len({len(line) for line in lines[2:5]}) <= 2  # columns line up
 
 
 # ---- the one verdict --------------------------------------------------------------------

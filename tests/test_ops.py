@@ -3,7 +3,7 @@
 Each row of CASES is (id, the primitives it exercises, fn(lib, *tensors), input makers). The
 same `fn` runs on minigrad and on torch (`helpers.compare`): output values and dtypes, then
 the gradient of every float input for a random upstream gradient. The table runs twice, in
-float64 (torch.testing.assert_close defaults) and in float32 (the scale-aware bound), so it
+float64 (torch.testing.assert_close defaults) and in float32 (check.verdict), so it
 also pins output and gradient dtypes, including mixed-dtype promotion.
 
 Three more tests hang off the table:
