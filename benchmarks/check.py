@@ -4,8 +4,8 @@ For each configuration, every implementation starts from the same float32 parame
 sees the same batch. Its loss and its seven parameter gradients must match torch's by the
 project's one definition, minigrad.check.verdict: as accurate as torch against the truth, the
 same step run by torch in float64 from the same float32 parameters. Then three SGD steps are
-taken with each and the parameters compared the same way, so the update is checked too. Any mismatch or exception aborts the benchmark: a fast wrong step
-is not worth timing.
+taken with each and the parameters compared the same way, so the update is checked too.
+Any mismatch or exception aborts the benchmark: a fast wrong step is not worth timing.
 """
 
 import traceback
