@@ -178,7 +178,7 @@ def build_dataset(words, vocab, block_size=3, dtype=np.int64):
     np.cumsum(position, out=position)
     del lengths
     X = np.zeros((n, block_size), dtype=dtype)
-    for k in range(1, block_size + 1):  # k characters back, where the word has them
+    for k in range(1, min(block_size, n) + 1):  # k characters back, where the word has them
         X[k:, block_size - k] = np.where(position[k:] >= k, Y[:n - k], 0)
     return X, Y
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
-from helpers import as_torch, assert_match, compare
+from helpers import as_double, as_torch, assert_equal, assert_match, compare
 
 import minigrad
 from minigrad import functional as F  # the lectures write: import minigrad.nn.functional as F
@@ -58,7 +58,8 @@ def test_softmax_of_a_row_samples_as_the_lecture_does():
     # the lectures' sampling step: probs = F.softmax(logits, dim=1) on a (1, 27) row
     logits = rng(3).standard_normal((1, 27)).astype(np.float32)
     assert_match(F.softmax(minigrad.tensor(logits), dim=1).data,
-                 TF.softmax(as_torch(logits), dim=1))
+                 TF.softmax(as_torch(logits), dim=1), "probs",
+                 TF.softmax(as_torch(as_double(logits)), dim=1))
 
 
 # ---- one_hot ------------------------------------------------------------------------------
@@ -67,11 +68,11 @@ def test_one_hot_matches_torch():
     xs = np.array([0, 5, 13, 13, 26])
     expected = TF.one_hot(as_torch(xs), num_classes=27)
     got = F.one_hot(minigrad.tensor(xs), num_classes=27)
-    assert_match(got.data, expected)
-    assert_match(got.float().data, expected.float())  # the lecture's F.one_hot(...).float()
-    assert_match(F.one_hot(minigrad.tensor(xs)).data, TF.one_hot(as_torch(xs)))  # inferred
+    assert_equal(got.data, expected)
+    assert_equal(got.float().data, expected.float())  # the lecture's F.one_hot(...).float()
+    assert_equal(F.one_hot(minigrad.tensor(xs)).data, TF.one_hot(as_torch(xs)))  # inferred
     grid = np.array([[1, 0], [2, 2]])
-    assert_match(F.one_hot(minigrad.tensor(grid), 3).data, TF.one_hot(as_torch(grid), 3))
+    assert_equal(F.one_hot(minigrad.tensor(grid), 3).data, TF.one_hot(as_torch(grid), 3))
 
 
 def test_one_hot_times_a_float_column_is_float():
@@ -80,7 +81,7 @@ def test_one_hot_times_a_float_column_is_float():
     col = rng(5).standard_normal((3, 1)).astype(np.float32)
     m = F.one_hot(minigrad.tensor(logits).max(1).indices, num_classes=5) * minigrad.tensor(col)
     t = TF.one_hot(as_torch(logits).max(1).indices, num_classes=5) * as_torch(col)
-    assert_match(m.data, t)
+    assert_equal(m.data, t)  # 0 or 1 times a float: exact
 
 
 @pytest.mark.parametrize("xs, n, phrase", [
@@ -115,12 +116,12 @@ def test_factories_take_dtypes(factory, args, dtype):
     assert got.shape == tuple(expected.shape)
     assert got.dtype == expected.numpy().dtype
     if factory != "empty":  # torch leaves empty's values unspecified
-        assert_match(got.data, expected)
+        assert_equal(got.data, expected)
 
 
 @pytest.mark.parametrize("value", [1.5, 3, True])
 def test_full_takes_its_dtype_from_the_value(value):
-    assert_match(minigrad.full((2, 2), value).data, torch.full((2, 2), value))
+    assert_equal(minigrad.full((2, 2), value).data, torch.full((2, 2), value))
 
 
 @pytest.mark.parametrize("start, end, steps", [(-3, 0, 1000), (0, 1, 5), (2, -2, 7),
@@ -128,7 +129,8 @@ def test_full_takes_its_dtype_from_the_value(value):
                                                 (0, 1, 0)])
 def test_linspace_matches_torch(start, end, steps):
     got, expected = minigrad.linspace(start, end, steps), torch.linspace(start, end, steps)
-    assert_match(got.data, expected)
+    assert_match(got.data, expected, "linspace",
+                 torch.linspace(start, end, steps, dtype=torch.float64))
     if steps > 1:  # both ends are exact
         assert got.data[0] == expected[0].item() and got.data[-1] == expected[-1].item()
 
@@ -143,7 +145,8 @@ def test_linspace_dtypes():
 def test_lr_search_grid_of_part2():
     # lre = torch.linspace(-3, 0, 1000); lrs = 10**lre
     got = 10 ** minigrad.linspace(-3, 0, 1000)
-    assert_match(got.data, 10 ** torch.linspace(-3, 0, 1000))
+    assert_match(got.data, 10 ** torch.linspace(-3, 0, 1000), "lrs",
+                 10 ** torch.linspace(-3, 0, 1000, dtype=torch.float64))
 
 
 def test_default_dtype_round_trip():
@@ -193,15 +196,17 @@ def bigram_counts(lib):
 
 def test_bigram_counting_on_int32():
     m, t = bigram_counts(minigrad), bigram_counts(torch)
-    assert_match(m.data, t)
+    assert_equal(m.data, t)
     assert m.dtype == np.int32
-    assert_match(m.sum(1, keepdims=True).data, t.sum(1, keepdims=True))  # int64, as torch
+    assert_equal(m.sum(1, keepdims=True).data, t.sum(1, keepdims=True))  # int64, as torch
     P_m, P_t = m.float(), t.float()
     P_m = P_m + 1  # smoothing, so no row is all zeros
     P_t = P_t + 1
     P_m /= P_m.sum(1, keepdims=True)
     P_t /= P_t.sum(1, keepdims=True)
-    assert_match(P_m.data, P_t)
+    P_d = t.double() + 1  # the truth: the same from the same counts, in float64
+    P_d /= P_d.sum(1, keepdims=True)
+    assert_match(P_m.data, P_t, "P", P_d)
     assert m[1, 2].item() == t[1, 2].item()
 
 
@@ -209,7 +214,8 @@ def test_batched_mean_of_a_list():
     # part 3: torch.tensor(lossi).view(-1, 1000).mean(1)
     values = rng(6).standard_normal(4000).tolist()  # Python floats, as .item() gives
     assert_match(minigrad.tensor(values).view(-1, 1000).mean(1).data,
-                 torch.tensor(values).view(-1, 1000).mean(1))
+                 torch.tensor(values).view(-1, 1000).mean(1), "means",
+                 torch.tensor(values).double().view(-1, 1000).mean(1))
 
 
 def test_argmax_matches_torch():
@@ -228,9 +234,10 @@ def test_histogram_matches_torch(dtype, bins, density):
     x = np.tanh(rng(8).standard_normal(3200) * 1.5).astype(dtype)  # part 3's activations
     hist, edges = minigrad.histogram(minigrad.tensor(x), bins=bins, density=density)
     expected = torch.histogram(as_torch(x), bins=bins, density=density)
-    assert_match(edges.data, expected.bin_edges)
+    truth = torch.histogram(as_torch(as_double(x)), bins=bins, density=density)
+    assert_match(edges.data, expected.bin_edges, "edges", truth.bin_edges)
     if density:
-        assert_match(hist.data, expected.hist)
+        assert_match(hist.data, expected.hist, "density", truth.hist)
     else:
         np.testing.assert_array_equal(hist.data, expected.hist.numpy())
     assert hist.dtype == expected.hist.numpy().dtype
@@ -242,11 +249,13 @@ def test_histogram_values_on_edges_and_range():
         m = minigrad.histogram(minigrad.tensor(x), **kw)
         t = torch.histogram(as_torch(x), **kw)
         np.testing.assert_array_equal(m.hist.data, t.hist.numpy())
-        assert_match(m.bin_edges.data, t.bin_edges)
+        truth = torch.histogram(as_torch(as_double(x)), **kw)
+        assert_match(m.bin_edges.data, t.bin_edges, "edges", truth.bin_edges)
     same = np.full(4, 3.0, dtype=np.float32)  # an empty range is widened
     m, t = minigrad.histogram(minigrad.tensor(same), 5), torch.histogram(as_torch(same), 5)
     np.testing.assert_array_equal(m.hist.data, t.hist.numpy())
-    assert_match(m.bin_edges.data, t.bin_edges)
+    truth = torch.histogram(as_torch(as_double(same)), 5)
+    assert_match(m.bin_edges.data, t.bin_edges, "edges", truth.bin_edges)
 
 
 def test_histogram_method_and_weights():
@@ -254,7 +263,8 @@ def test_histogram_method_and_weights():
     w = rng(10).random(50).astype(np.float32)
     m = minigrad.tensor(x).histogram(10, weight=minigrad.tensor(w))
     t = as_torch(x).histogram(10, weight=as_torch(w))
-    assert_match(m.hist.data, t.hist)
+    truth = as_torch(as_double(x)).histogram(10, weight=as_torch(as_double(w)))
+    assert_match(m.hist.data, t.hist, "weighted counts", truth.hist)
 
 
 @pytest.mark.parametrize("args", [(), (10,), (10, -1.0, 1.0), (4, 0.0, 0.0)])
@@ -316,7 +326,8 @@ def test_tensor_std_of_float32_activations_matches_torch():
     # part 3 prints t.std() of (32, 100) tanh activations to 2 digits and std to 6
     x = np.tanh(rng(12).standard_normal((32, 100)) * 2).astype(np.float32)
     for args in [(), (0,)]:
-        assert_match(minigrad.tensor(x).std(*args).data, as_torch(x).std(*args))
+        assert_match(minigrad.tensor(x).std(*args).data, as_torch(x).std(*args), "std",
+                     as_torch(as_double(x)).std(*args))
 
 
 # ---- printing: torch's layout ---------------------------------------------------------------
