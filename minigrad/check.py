@@ -119,7 +119,9 @@ def verdict(actual, expected, truth=None, scale=None, dtype=None):
         return Verdict(bool(ok.all()), max_abs_diff(a, b))
     if truth is None:
         raise TypeError("a float32 result is judged against the float64 truth: pass truth=, "
-                        "the same computation in float64 from the same float32 inputs")
+                        "the same computation in float64 from the same float32 inputs (in "
+                        "tests: helpers.compare builds it; a result that no rounding enters, "
+                        "a copy or a count, is compared with helpers.assert_equal)")
     t = np.asarray(truth, dtype=np.float64)
     if t.shape != a.shape:
         raise ValueError(f"truth has shape {t.shape}, the result {a.shape}")
