@@ -299,17 +299,17 @@ def test_batchnorm_errors_match_torch():
 
 # ---- Sequential and the module machinery -------------------------------------------------
 
-def makemore_twins(dtype=np.float64, bias1=True):
-    # bias1=False drops the bias before the batchnorm (as the lectures do): its true gradient
-    # is exactly 0, and in float32 both libraries return rounding noise at the scale of the
-    # summed terms, which a tolerance on the (zero) result cannot judge.
+def makemore_twins(dtype=np.float64):
+    # The bias before the batchnorm has a true gradient of exactly 0: in float32 both libraries
+    # return rounding noise at the scale of the summed terms. check.verdict judges it against
+    # the float64 twin (the case that failed a fixed bound on AVX-512 CPUs).
     m = nn.Sequential(nn.Embedding(27, 10, generator=seeded(0), dtype=dtype), nn.Flatten(),
-                      nn.Linear(30, 64, bias=bias1, generator=seeded(1), dtype=dtype),
+                      nn.Linear(30, 64, generator=seeded(1), dtype=dtype),
                       nn.BatchNorm1d(64, dtype=dtype), nn.Tanh(),
                       nn.Linear(64, 27, generator=seeded(2), dtype=dtype))
     td = TORCH_DTYPE[dtype]
     t = torch.nn.Sequential(torch.nn.Embedding(27, 10, dtype=td), torch.nn.Flatten(),
-                            torch.nn.Linear(30, 64, bias=bias1, dtype=td),
+                            torch.nn.Linear(30, 64, dtype=td),
                             torch.nn.BatchNorm1d(64, dtype=td),
                             torch.nn.Tanh(), torch.nn.Linear(64, 27, dtype=td))
     return twin(m, t)
@@ -317,7 +317,7 @@ def makemore_twins(dtype=np.float64, bias1=True):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_makemore_sequential_matches_torch(dtype):
-    m, t = makemore_twins(dtype, bias1=dtype == np.float64)
+    m, t = makemore_twins(dtype)
     assert list(m.state_dict()) == list(t.state_dict())
     idx = np.random.default_rng(0).integers(0, 27, (32, 3))
     for step in range(2):
