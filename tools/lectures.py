@@ -106,6 +106,12 @@ def prepare(source, lib, steps):
 
 # ---- running one notebook on one library (in its own process) -----------------------------
 
+_PRELUDE = {
+    "torch": "import torch\ntorch.set_num_threads(1)\ntorch.manual_seed({seed})",
+    "minigrad": "import minigrad\nminigrad.manual_seed({seed})",
+}
+
+
 def code_cells(path):
     """The source of each code cell of a notebook, with the cell's index in the notebook."""
     notebook = json.loads(Path(path).read_text())
@@ -134,12 +140,9 @@ def _run_cell(code, namespace):
 def run_notebook(path, lib, steps, workdir, seed=0):
     """Run the notebook's code cells in order in one namespace; one result dict per cell."""
     os.environ["MPLBACKEND"] = "Agg"
-    if lib == "torch":  # one thread, as minigrad's numpy (OMP_NUM_THREADS=1 is set too)
-        import torch as library
-        library.set_num_threads(1)
-    else:
-        import minigrad as library
-    library.manual_seed(seed)  # the notebook's `import torch` finds this module, seeded
+    # seeded (and torch on one thread) before the first cell: the notebook's own import then
+    # finds the module as set up here. Run as notebook code: this tool imports no torch itself.
+    exec(_PRELUDE[lib].format(seed=int(seed)), {})
     os.chdir(workdir)
     namespace = {"__name__": "__main__"}
     results = []
