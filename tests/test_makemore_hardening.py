@@ -32,24 +32,33 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_makemore import (  # noqa: F401  (trained: a fixture, used by name)
+from test_makemore import (
     HIDDEN,
     REPO,
     copy_checkpoint,
     fails_cleanly,
     meta_array,
     npz_arrays,
-    npz_bytes,
     run_main,
     snapshot,
     some_names,
     train_argv,
-    trained,
     write_words,
 )
 
 import minigrad
 from models import makemore
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A words file and a folder with a checkpoint trained briefly on it (read only: tests
+    that change files work on copies). test_makemore's, made again here for this module."""
+    root = tmp_path_factory.mktemp("trained")
+    data = write_words(root / "words.txt", some_names())
+    code, _, err = run_main(train_argv(data, root / "out", 30))
+    assert code == 0, err
+    return data, root / "out"
 
 
 def cli(*argv, stdin=None):
