@@ -876,9 +876,9 @@ def check(args):
 def graph(args):
     import viz
 
-    loss = one_step_graph(args.data, args.hidden, fused_ce=args.fused_ce)
     out = Path(args.out)
-    prepare_out(out)
+    prepare_out(out)  # before any work: a bad --out must not cost a forward and backward
+    loss = one_step_graph(args.data, args.hidden, fused_ce=args.fused_ce)
     collapse = ["batchnorm", "cross_entropy"] if args.collapse else []
     written = []
     for fmt in ("svg", "png"):

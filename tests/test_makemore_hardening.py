@@ -158,6 +158,14 @@ def test_out_is_checked_before_training(tmp_path, case):
     assert afile.read_text() == "not a folder"
 
 
+def test_graph_checks_out_first(tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    missing = tmp_path / "no-data.txt"  # the data is read after --out is checked
+    error = fails_cleanly(["graph", "--data", missing, "--out", afile], tmp_path)
+    assert "is a file, not a folder" in error
+
+
 def test_sample_with_a_file_as_out(tmp_path):
     afile = tmp_path / "afile"
     afile.write_text("x")
