@@ -26,10 +26,10 @@ for np_level in "${levels[@]}"; do
     echo "== numpy kernels: $np_level, torch kernels: $aten"
     if [ "$aten" = native ]; then
       env -u ATEN_CPU_CAPABILITY NPY_DISABLE_CPU_FEATURES="$off" MINIGRAD_VERDICT_STATS=1 \
-        "$py" -m pytest -q -p no:cacheprovider "${tests[@]}"
+        "$py" -m pytest -p no:cacheprovider "${tests[@]}"
     else
       ATEN_CPU_CAPABILITY=$aten NPY_DISABLE_CPU_FEATURES="$off" MINIGRAD_VERDICT_STATS=1 \
-        "$py" -m pytest -q -p no:cacheprovider "${tests[@]}"
+        "$py" -m pytest -p no:cacheprovider "${tests[@]}"
     fi
   done
 done
