@@ -69,6 +69,16 @@ def cli(*argv, stdin=None):
     return proc.returncode, proc.stdout, proc.stderr
 
 
+def cli_fails_cleanly(argv, folder):
+    """The real process: exit code 2, nothing on stdout, one 'error: ...' line on stderr, no
+    file in `folder` changed or left behind."""
+    before = snapshot(folder)
+    code, text, err = cli(*argv)
+    assert code == 2 and text == "", (code, text, err)
+    assert snapshot(folder) == before, "a failing command changed or left files"
+    return one_error_line(err)
+
+
 def one_error_line(err):
     lines = err.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), err
@@ -187,7 +197,7 @@ def test_too_few_words_say_how_many_are_needed(tmp_path, n):
     data = write_words(tmp_path / "w.txt", some_names()[:n])
     out = tmp_path / "out"
     out.mkdir()
-    error = fails_cleanly(train_argv(data, out, 5), out)
+    error = cli_fails_cleanly(train_argv(data, out, 5), out)
     assert f"has {n} word" in error and f"needs at least {makemore.MIN_WORDS}" in error
     assert str(data) in error
     assert "at least" in fails_cleanly(["check", "--hidden", HIDDEN, "--data", data], out)
@@ -204,7 +214,7 @@ def test_bytes_that_are_not_utf8_name_the_file_and_line(tmp_path):
     data.write_bytes("ava\nzoé\n".encode() + b"b\x81rt\nbo\n")
     out = tmp_path / "out"
     out.mkdir()
-    error = fails_cleanly(train_argv(data, out, 5), out)
+    error = cli_fails_cleanly(train_argv(data, out, 5), out)
     assert f"{data}, line 3" in error and "not UTF-8" in error and "0x81" in error, error
 
 
@@ -328,6 +338,43 @@ def test_resuming_a_finished_run_replaces_its_partial_window(tmp_path, monkeypat
                               float(np.mean(first["loss_window"] + raw[:20])),
                               float(np.mean(raw[20:]))]
     assert meta["loss_window"] == raw[20:]
+
+
+def test_the_loss_history_survives_a_real_kill(tmp_path, monkeypatch):
+    """SIGKILL a training process after a checkpoint, resume it: every window mean of the
+    history is the mean of the raw losses, the killed run's (from its checkpoint) and the
+    resumed run's (recorded here), with no window cut short at the kill."""
+    data = write_words(tmp_path / "w.txt", some_names())
+    out = tmp_path / "out"
+    ckpt = out / makemore.CHECKPOINT
+    proc = subprocess.Popen([sys.executable, "-m", "models.makemore",
+                             *map(str, train_argv(data, out, 5000, "--checkpoint-every", 70))],
+                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120  # a guard against a hang, not a timing check
+        while not ckpt.exists():
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.01)
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    old = makemore.load_checkpoint(ckpt)[0]
+    step, window = old["step"], makemore.LOSS_WINDOW
+    assert step % 70 == 0 and len(old["loss_window"]) == step % window
+    raw = []
+    real_loss = makemore.MLP.loss
+    monkeypatch.setattr(makemore.MLP, "loss",
+                        lambda self, X, Y: raw.append(real_loss(self, X, Y)) or raw[-1])
+    code, _, err = run_main(train_argv(data, out, step + 100, "--resume"))
+    assert code == 0, err
+    tail = old["loss_window"] + [loss.item() for loss in raw]  # from the last full window on
+    expected = old["losses"][:step // window] + [
+        float(np.mean(tail[i:i + window])) for i in range(0, len(tail), window)]
+    assert makemore.load_checkpoint(ckpt)[0]["losses"] == expected
 
 
 # ---- 6. the loader checks before it allocates ------------------------------------------------
@@ -525,6 +572,17 @@ def test_checkpoints_follow_the_umask(trained, tmp_path, umask):
         os.umask(old)
     mode = stat.S_IMODE((tmp_path / makemore.CHECKPOINT).stat().st_mode)
     assert mode == 0o666 & ~umask, oct(mode)
+
+
+def test_the_command_line_writes_with_the_umask(tmp_path):
+    data = write_words(tmp_path / "w.txt", some_names())
+    proc = subprocess.run([sys.executable, "-m", "models.makemore",
+                           *map(str, train_argv(data, tmp_path / "out", 3))],
+                          cwd=REPO, capture_output=True, text=True, check=False,
+                          preexec_fn=lambda: os.umask(0o027))
+    assert proc.returncode == 0, proc.stderr
+    mode = stat.S_IMODE((tmp_path / "out" / makemore.CHECKPOINT).stat().st_mode)
+    assert mode == 0o640, oct(mode)
 
 
 # ---- 7. large data: a numpy dataset, a streamed calibration -------------------------------
