@@ -2,7 +2,7 @@
 
 The forward pass is the very function torch runs (`seed_graph.forward` with
 `lib=minigrad`); gradients are zeroed with `p.grad = None`, `loss.backward()` fills every
-`.grad` with a numpy array, and SGD updates the numpy data in place (`p.data -= lr * p.grad`).
+`.grad`, and SGD updates the parameters in place (`p.data -= lr * p.grad`), as in torch.
 Nothing here works around the engine: a failure is a finding, reported as it is.
 """
 
@@ -18,10 +18,10 @@ class Trainer(SeedTrainer):
 
     lib = minigrad
     tensor = staticmethod(minigrad.tensor)  # a copy, as the seed's torch.tensor
-    numpy = staticmethod(np.array)          # .grad is already a numpy array: copy it
+    numpy = staticmethod(np.array)          # a numpy copy of a Tensor (via __array__)
 
     def param_arrays(self):
-        return {k: p.data for k, p in self.params.items()}
+        return {k: p.detach().numpy() for k, p in self.params.items()}
 
 
 def loss_value(loss):

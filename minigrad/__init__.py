@@ -3,7 +3,7 @@
     import minigrad
     x = minigrad.randn(3, 4, requires_grad=True)
     y = (x @ x.T).tanh().sum()
-    y.backward()          # x.grad is a numpy array of x's shape and dtype
+    y.backward()          # x.grad is a Tensor of x's shape and dtype
 
 The engine is three files meant to be read in one sitting: tensor.py (the Tensor and the
 ops built from primitives), ops.py (the primitives with their derivatives) and autograd.py
@@ -14,7 +14,15 @@ a graph in torch and compares every node.
 import numpy as np
 
 from . import check, convert  # noqa: F401  (minigrad.check imports torch only when called)
-from .autograd import detect_anomaly, is_grad_enabled, no_grad, scope
+from .modes import (
+    detect_anomaly,
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    no_grad,
+    scope,
+    set_grad_enabled,
+)
 from .convert import bool_, float32, float64, int32, int64
 from .creation import (
     arange,
@@ -159,15 +167,16 @@ def all(x):  # noqa: A001  (torch.all)
 
 def allclose(a, b, rtol=1e-05, atol=1e-08):
     """True when |a - b| <= atol + rtol * |b| everywhere (torch.allclose; accepts arrays)."""
-    a = a.data if isinstance(a, Tensor) else np.asarray(a)
-    b = b.data if isinstance(b, Tensor) else np.asarray(b)
+    a = a._data if isinstance(a, Tensor) else np.asarray(a)
+    b = b._data if isinstance(b, Tensor) else np.asarray(b)
     return bool(np.allclose(a, b, rtol=rtol, atol=atol))
 
 
 __all__ = [
     "Tensor", "tensor", "zeros", "ones", "zeros_like", "ones_like", "arange", "randn", "rand",
     "randint", "multinomial", "Generator", "manual_seed", "default_generator", "seed",
-    "initial_seed", "get_rng_state", "set_rng_state", "no_grad", "scope",
+    "initial_seed", "get_rng_state", "set_rng_state", "no_grad", "enable_grad",
+    "set_grad_enabled", "inference_mode", "scope",
     "is_grad_enabled", "detect_anomaly", "tanh", "exp", "log", "sqrt", "relu", "sigmoid", "softmax",
     "log_softmax", "matmul", "all", "allclose", "float32", "float64", "int64", "bool_", "long",
     "float", "double", "PRIMITIVES", "nn", "optim", "int32", "int", "linspace", "full", "empty",

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import autograd
 from .tensor import Tensor
 
 TORCH_HINT = "minigrad.check needs PyTorch: pip install torch==2.13.0"
@@ -327,6 +328,16 @@ def _getitem(op, x):
     return x[tuple(out) if isinstance(op.index, tuple) else out[0]]
 
 
+def _setitem(op, x, v):
+    """x with x[index] = v, out of place: a clone, then index_put at the flat positions the
+    index selects (which also covers negative steps and boolean masks)."""
+    torch = _torch()
+    where = np.arange(x.numel()).reshape(tuple(x.shape))[op.index]
+    out = x.reshape(-1).clone()
+    out[torch.from_numpy(np.array(where, dtype=np.int64))] = v.expand(where.shape)
+    return out.reshape(x.shape)
+
+
 def _cast(op, x, float_dtype=None):
     target = _torch_dtype(op.dtype)
     if float_dtype is not None and target.is_floating_point:
@@ -363,6 +374,7 @@ REPLAY = {
     "reshape": lambda op, x: x.reshape(op.shape),
     "permute": lambda op, x: x.permute(op.dims),
     "getitem": _getitem,
+    "setitem": _setitem,
     "cast": _cast,
     "cross_entropy": _cross_entropy,
 }
@@ -387,7 +399,7 @@ def graph_nodes(root):
         elif id(node) not in seen:
             seen.add(id(node))
             stack.append((node, True))
-            stack.extend((p, False) for p in reversed(node._parents) if id(p) not in seen)
+            stack.extend((p, False) for p in reversed(autograd.inputs(node)) if id(p) not in seen)
     return order
 
 
@@ -404,7 +416,7 @@ def _names(nodes):
 def _seed(root, gradient):
     if gradient is None:
         return None
-    data = gradient.data if isinstance(gradient, Tensor) else gradient
+    data = gradient._data if isinstance(gradient, Tensor) else gradient
     return np.array(data, dtype=root.dtype)
 
 

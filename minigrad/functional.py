@@ -58,7 +58,7 @@ def one_hot(tensor, num_classes=-1):
 
 def _class_targets(target, logits):
     """The targets as an int64 array (n,), checked the way torch checks them."""
-    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    t = target._data if isinstance(target, Tensor) else np.asarray(target)
     if t.dtype.kind not in "iu":
         raise RuntimeError(f"expected target dtype to be Long or Byte, but got {t.dtype} "
                            "(minigrad's cross_entropy takes class indices only)")

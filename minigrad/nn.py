@@ -184,7 +184,7 @@ class Module:
             if set_to_none:
                 p.grad = None
             elif p.grad is not None:
-                p.grad[...] = 0
+                p.grad.zero_()
 
     def to(self, dtype):
         """Convert every floating parameter and buffer (and grad) to `dtype`, in place.
@@ -194,9 +194,9 @@ class Module:
         dtype = np.dtype(dtype)
         for _, t in self._named(0) + self._named(1):
             if t.dtype.kind == "f":
-                t.data = t.data.astype(dtype)
+                t.data = t.data.to(dtype)
                 if t.grad is not None:
-                    t.grad = t.grad.astype(dtype)
+                    t.grad = t.grad.to(dtype)
         return self
 
     def float(self):
@@ -234,7 +234,7 @@ class Module:
 
     def state_dict(self):
         """Dotted name -> a numpy copy of every parameter and buffer ("0.weight")."""
-        return {key: t.data.copy() for key, t in self._state_tensors()}
+        return {key: t._data.copy() for key, t in self._state_tensors()}
 
     def load_state_dict(self, state_dict, strict=True):
         """Copy arrays into the parameters and buffers in place, or change nothing and raise.
@@ -252,7 +252,7 @@ class Module:
             if key not in state_dict:
                 continue
             value = state_dict[key]
-            value = value.data if isinstance(value, Tensor) else value
+            value = value._data if isinstance(value, Tensor) else value
             try:
                 array = np.asarray(value)
             except (TypeError, ValueError, RuntimeError):  # ragged, or a tensor needing grad
@@ -403,11 +403,11 @@ class BatchNorm1d(Module):
                             (bnvar, "bnvar"), (bnvar_inv, "bnvar_inv")):
                 t.label = name
             if self.training and self.running_mean is not None:
-                self._update_running_stats(bnmeani.data, sq_sum.data, n)
+                self._update_running_stats(bnmeani._data, sq_sum._data, n)
         else:
             # Eval: the running statistics are constants; the graph is x -> bndiff -> bnraw.
-            bndiff = x - self.running_mean.data.reshape(stat_shape)
-            bnvar_inv = Tensor((self.running_var.data.reshape(stat_shape) + self.eps) ** -0.5)
+            bndiff = x - self.running_mean.numpy().reshape(stat_shape)
+            bnvar_inv = Tensor((self.running_var.numpy().reshape(stat_shape) + self.eps) ** -0.5)
             bnraw = bndiff * bnvar_inv
             bndiff.label, bnvar_inv.label = "bndiff", "bnvar_inv"
         bnraw.label = "bnraw"
@@ -420,14 +420,14 @@ class BatchNorm1d(Module):
 
     def _update_running_stats(self, mean, sq_sum, n):
         # running = (1 - m) * running + m * batch statistic, in place, outside the graph
-        # (numpy, the equivalent of torch's no_grad). The running variance is the unbiased
-        # one, sum((x - mean)**2) / (n - 1), whichever variance normalised the batch.
-        self.num_batches_tracked.data += 1
+        # (buffers never require grad). The running variance is the unbiased one,
+        # sum((x - mean)**2) / (n - 1), whichever variance normalised the batch.
+        self.num_batches_tracked += 1
         m = self.momentum if self.momentum is not None else \
-            1 / float(self.num_batches_tracked.data)  # cumulative average
+            1 / float(self.num_batches_tracked)  # cumulative average
         for buf, stat in ((self.running_mean, mean), (self.running_var, sq_sum / (n - 1))):
-            buf.data *= 1 - m
-            buf.data += m * stat.reshape(-1)
+            buf *= 1 - m
+            buf += m * stat.reshape(-1)
 
     def extra_repr(self):
         extra = ", unbiased_normalization=True" if self.unbiased_normalization else ""

@@ -2,7 +2,10 @@
 
 A primitive is a small class. `forward(*xs)` maps numpy arrays to a numpy array.
 `backward(grad, out, *xs)` gets the upstream gradient, the forward's output and its inputs,
-and returns one gradient per input (None where none flows). Backward may return a gradient
+and returns one gradient per input (None where none flows). `reads` says which values a rule
+reads, per input: 0 is the output, 1, 2, ... the inputs (Mul: da = dy * b reads input 2). Backward
+refuses to run a rule whose values were overwritten in place after the forward (guards.py); these
+are the values torch saves. Backward may return a gradient
 with the *broadcast* shape: the engine (autograd.sum_to_shape) sums it down, so no op
 undoes broadcasting by itself. Non-array arguments (an exponent, a dim) live on the instance.
 
@@ -16,10 +19,11 @@ import numpy as np
 class Op:
     __slots__ = ()
     name = "op"
+    reads = ()  # per input: the values its gradient rule reads (0: output, i: input i); none
 
     def __repr__(self):
         shown = [k for k in self.__slots__
-                 if k not in ("indices", "inverse", "condition")]  # not args
+                 if k not in ("indices", "inverse", "condition", "probs")]  # not args
         args = ", ".join(f"{k}={getattr(self, k)!r}" for k in shown)
         return f"{self.name}({args})"
 
@@ -40,6 +44,7 @@ class Mul(Op):
     # y = a * b  ->  da = dy * b, db = dy * a
     __slots__ = ()
     name = "mul"
+    reads = ((2,), (1,))  # da reads b, db reads a
 
     def forward(self, a, b):
         return a * b
@@ -52,6 +57,7 @@ class Pow(Op):
     # y = x ** p (p a constant)  ->  dx = dy * p * x ** (p - 1);  p == 0 gives 0, as torch
     __slots__ = ("exponent",)
     name = "pow"
+    reads = ((1,),)
 
     def __init__(self, exponent):
         self.exponent = exponent
@@ -73,6 +79,7 @@ class Exp(Op):
     # y = exp(x)  ->  dx = dy * y
     __slots__ = ()
     name = "exp"
+    reads = ((0,),)
 
     def forward(self, x):
         return np.exp(x)
@@ -85,6 +92,7 @@ class Log(Op):
     # y = log(x)  ->  dx = dy / x
     __slots__ = ()
     name = "log"
+    reads = ((1,),)
 
     def forward(self, x):
         return np.log(x)
@@ -97,6 +105,7 @@ class Tanh(Op):
     # y = tanh(x)  ->  dx = dy * (1 - y**2)
     __slots__ = ()
     name = "tanh"
+    reads = ((0,),)
 
     def forward(self, x):
         return np.tanh(x)
@@ -111,6 +120,7 @@ class Sin(Op):
     # y = sin(x)  ->  dx = dy * cos(x)
     __slots__ = ()
     name = "sin"
+    reads = ((1,),)
 
     def forward(self, x):
         return np.sin(x)
@@ -123,6 +133,7 @@ class Cos(Op):
     # y = cos(x)  ->  dx = -dy * sin(x)
     __slots__ = ()
     name = "cos"
+    reads = ((1,),)
 
     def forward(self, x):
         return np.cos(x)
@@ -192,6 +203,10 @@ class Max(Op):
     def __init__(self, dim=None, keepdim=False):
         self.dim, self.keepdim, self.indices = dim, keepdim, None
 
+    @property
+    def reads(self):  # max(x) reads x and y; max(x, dim) only its stored indices
+        return ((0, 1),) if self.dim is None else ()
+
     def forward(self, x):
         if self.dim is None:
             return np.asarray(x.max())
@@ -217,6 +232,7 @@ class MatMul(Op):
     # sum_to_shape reduces them.
     __slots__ = ()
     name = "matmul"
+    reads = ((2,), (1,))
 
     def forward(self, a, b):
         return a @ b
@@ -273,7 +289,11 @@ class GetItem(Op):
         self.index, self.basic = index, basic  # basic: only ints, slices, None, Ellipsis
 
     def forward(self, x):
-        return np.asarray(x[self.index])
+        out = x[self.index]
+        if out.__class__ is not np.ndarray:  # x[0, 1] gives a numpy scalar, a copy; with an
+            index = self.index if isinstance(self.index, tuple) else (self.index,)
+            out = x[index + (...,)]  # Ellipsis it is a 0-d view, as torch's select is
+        return out
 
     def backward(self, grad, out, x):
         if self.basic:  # a basic index never repeats an element: plain assignment
@@ -292,6 +312,27 @@ class GetItem(Op):
             dx = np.zeros_like(x)
             np.add.at(dx, self.index, grad)
         return (dx,)
+
+
+class SetItem(Op):
+    # y = x with y[index] = v (torch's index_put, a write)  ->  dx = dy with dy[index] = 0,
+    # dv = dy[index] (summed down to v's shape where v was broadcast into the slots)
+    # In-place ops are recorded as this op: `t[i] = v`, and `fill_`, `copy_` with index `...`.
+    __slots__ = ("index",)
+    name = "setitem"
+
+    def __init__(self, index):
+        self.index = index
+
+    def forward(self, x, v):
+        out = x.copy()
+        out[self.index] = v
+        return out
+
+    def backward(self, grad, out, x, v):
+        dx = grad.copy()
+        dx[self.index] = 0
+        return dx, np.asarray(grad[self.index])
 
 
 class Cast(Op):
@@ -314,24 +355,27 @@ class CrossEntropy(Op):
     # (d logsumexp / dx_ij = softmax_ij, d x_i,t_i / dx_ij = [j == t_i]); no gradient for t.
     # 'sum' drops the 1/n; 'none' keeps one loss per row, so dy arrives as a column.
     # x is (n, C) logits, t an int64 (n,) array of class indices (nn.cross_entropy checks them).
-    __slots__ = ("reduction",)
+    __slots__ = ("reduction", "probs")
     name = "cross_entropy"
+    reads = ((2,), ())  # the targets; the softmax is kept from the forward, as torch keeps it
 
     def __init__(self, reduction="mean"):
-        self.reduction = reduction
+        self.reduction, self.probs = reduction, None
 
     def forward(self, x, target):
         # log sum exp(x) = m + log sum exp(x - m) with m = max(x): exp never overflows, and
         # the picked logit is shifted by the same m, so nll = lse(z) - z_t needs no m at all.
         z = x - x.max(axis=1, keepdims=True)
-        nll = np.log(np.exp(z).sum(axis=1)) - z[np.arange(x.shape[0]), target]
+        e = np.exp(z)
+        s = e.sum(axis=1)
+        nll = np.log(s) - z[np.arange(x.shape[0]), target]
+        self.probs = e / s[:, None]  # softmax(x), for backward (x may be overwritten by then)
         if self.reduction == "none":
             return nll
         return np.asarray(nll.mean() if self.reduction == "mean" else nll.sum(), dtype=x.dtype)
 
     def backward(self, grad, out, x, target):
-        e = np.exp(x - x.max(axis=1, keepdims=True))
-        dx = e / e.sum(axis=1, keepdims=True)  # softmax, recomputed rather than stored
+        dx = self.probs.copy()  # softmax, a copy: backward may run twice
         dx[np.arange(x.shape[0]), target] -= 1  # minus the one-hot target
         if self.reduction == "none":
             return dx * grad[:, None], None
@@ -340,5 +384,5 @@ class CrossEntropy(Op):
 
 PRIMITIVES = {
     op.name: op for op in (Add, Mul, Pow, Exp, Log, Tanh, Sin, Cos, Where, Cat, Sum, Max, MatMul,
-                           Reshape, Permute, GetItem, Cast, CrossEntropy)
+                           Reshape, Permute, GetItem, SetItem, Cast, CrossEntropy)
 }

@@ -3,8 +3,9 @@
     opt = minigrad.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     loss.backward(); opt.step(); opt.zero_grad()
 
-`step()` updates each parameter's `.data` in place (numpy arithmetic, outside the graph) and
-skips parameters whose `.grad` is None. The formulas are torch's single-tensor ones
+`step()` updates each parameter's memory in place (numpy arithmetic on the arrays behind
+`.data` and `.grad`, outside the graph, stamped as a write) and skips parameters whose `.grad`
+is None. The formulas are torch's single-tensor ones
 (torch.optim.sgd._single_tensor_sgd, torch.optim.adam._single_tensor_adam), step for step, so
 a run matches torch.optim to rounding. `param_groups` is a list of dicts as in torch
 (`opt.param_groups[0]["lr"] = 0.01` changes the learning rate). `state_dict()` exports the
@@ -60,7 +61,7 @@ class Optimizer:
             if set_to_none:
                 p.grad = None
             elif p.grad is not None:
-                p.grad[...] = 0
+                p.grad.zero_()
 
     def state_dict(self):
         """{"state": {position: {name: array}}, "param_groups": [{hyperparameters,
@@ -137,11 +138,11 @@ class SGD(Optimizer):
             lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
             weight_decay, nesterov = group["weight_decay"], group["nesterov"]
             for p in group["params"]:
-                if p.grad is None:
+                g = p._grad_array()
+                if g is None:
                     continue
-                g = p.grad
                 if weight_decay != 0:
-                    g = g + weight_decay * p.data
+                    g = g + weight_decay * p._data
                 if momentum != 0:
                     state = self.state.setdefault(p, {})
                     buf = state.get("momentum_buffer")
@@ -151,7 +152,8 @@ class SGD(Optimizer):
                         buf *= momentum
                         buf += (1 - dampening) * g
                     g = g + momentum * buf if nesterov else buf
-                p.data -= lr * g  # in place: p.data stays the same array
+                p._data -= lr * g  # in place: the parameter keeps its memory
+                p._mark_written()
         return loss
 
 
@@ -195,23 +197,24 @@ class Adam(Optimizer):
             lr, (beta1, beta2) = group["lr"], group["betas"]
             eps, weight_decay = group["eps"], group["weight_decay"]
             for p in group["params"]:
-                if p.grad is None:
+                g = p._grad_array()
+                if g is None:
                     continue
                 state = self.state.setdefault(p, {})
                 if not state:  # torch keeps the step count as a float32 scalar
                     state["step"] = np.zeros((), np.float32)
-                    state["exp_avg"] = np.zeros_like(p.data)
-                    state["exp_avg_sq"] = np.zeros_like(p.data)
+                    state["exp_avg"] = np.zeros_like(p._data)
+                    state["exp_avg_sq"] = np.zeros_like(p._data)
                 m, v = state["exp_avg"], state["exp_avg_sq"]
                 state["step"] += 1
                 t = float(state["step"])
-                g = p.grad
                 if weight_decay != 0:
-                    g = g + weight_decay * p.data
+                    g = g + weight_decay * p._data
                 _lerp_(m, g, 1 - beta1)
                 v *= beta2
                 v += (1 - beta2) * g * g
                 step_size = lr / (1 - beta1 ** t)
                 denom = np.sqrt(v) / (1 - beta2 ** t) ** 0.5 + eps
-                p.data += (-step_size * m) / denom  # torch's addcdiv: p + (value * m) / denom
+                p._data += (-step_size * m) / denom  # torch's addcdiv: p + (value * m) / denom
+                p._mark_written()
         return loss

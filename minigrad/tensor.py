@@ -1,15 +1,19 @@
 """Tensor: the operators and the derived ops, written as compositions of primitives.
 
-A Tensor is a numpy array (`data`) plus what autograd needs: `grad`, `requires_grad`, and for
+A Tensor is a numpy array (`_data`) plus what autograd needs: `grad`, `requires_grad`, and for
 a result, the primitive that made it (`_op`) and its inputs (`_parents`). A node holds its
 parents and its op, never a closure that captures the node itself, so a graph has no
 reference cycles and is freed the moment the last reference to its root goes.
 
-The names and semantics are PyTorch's. Known differences: `view` is `reshape` (numpy copies
-where torch would refuse a non-contiguous view); `grad` is a numpy array, not a Tensor.
-Input checks live in convert.py, creation functions in creation.py.
+The names and semantics are PyTorch's: `grad` is a Tensor or None, `data` a detached Tensor
+on the same memory, in-place operators write into the memory (and are recorded where torch
+records them, see "in-place operations" below), views share memory and a version box
+(guards.py) with their base. Known difference: `view` is `reshape` (numpy copies where torch
+would refuse a non-contiguous view). Input checks live in convert.py, creation functions in
+creation.py.
 """
 
+import copy
 import functools
 import math
 from typing import NamedTuple
@@ -17,8 +21,10 @@ from typing import NamedTuple
 import numpy as np
 
 from . import convert, ops
-from .autograd import _data, _state, backward, check_forward
+from .autograd import _data, backward
 from .convert import bool_, float32, float64, int32, int64
+from .guards import check_forward, clock, new_box, stamp, tick
+from .modes import modes
 
 _new = object.__new__
 # convert.dims is pure, and a training step asks it the same few questions every time (dim 0
@@ -51,27 +57,57 @@ def apply(op, *parents):
     out = _new(Tensor)
     # numpy hands back a scalar (np.float32), not an array, for 0-d arithmetic
     out._data = data if data.__class__ is np.ndarray else np.asarray(data)
-    out.grad = out.label = None
-    out.scope = _state["scope"]
-    out._version = 0
-    if _state["anomaly"]:
+    out._grad = out.label = None
+    out._vc = [0, 0]  # a fresh storage's version box (guards.new_box, inlined)
+    out._recorded = clock[0]  # backward checks that what the op reads was not written since
+    m = modes  # this thread's grad mode, scope and anomaly mode
+    out.scope = m.scope
+    if m.anomaly:
         check_forward(out, op, parents)
-    if _state["grad_enabled"]:
+    if m.grad_enabled:
         for p in parents:
             if p._requires_grad:
                 out._requires_grad, out._op, out._parents = True, op, parents
-                out._recorded = _state["writes"]  # backward checks no input was written since
                 return out
     out._requires_grad, out._op, out._parents = False, None, ()
     return out
 
 
-def constant(array):
-    """A leaf that never requires grad, around an array we already own (no checks)."""
+def constant(array, box=None):
+    """A leaf that never requires grad, around an array we already own (no checks).
+
+    `box` is the version box of the storage `array` looks at, for a view (detach, .data).
+    """
     out = _new(Tensor)
-    out._data, out.grad, out.label, out.scope = array, None, None, _state["scope"]
-    out._requires_grad, out._op, out._parents, out._version = False, None, (), 0
+    out._data, out._grad, out.label, out.scope = array, None, None, modes.scope
+    out._requires_grad, out._op, out._parents = False, None, ()
+    out._vc, out._recorded = new_box() if box is None else box, clock[0]
     return out
+
+
+def _shares_memory(view, x):
+    """Whether numpy's `view` looks at x's memory (numpy points a view at the owning array)."""
+    base = view.base
+    return base is not None and (base is x or base is x.base)
+
+
+_TORCH_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+                "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+                "bool": "Bool"}
+
+
+def _cast_error(result, out):
+    """torch's refusal to write a result into a tensor whose dtype cannot hold it."""
+    raise RuntimeError(f"result type {_TORCH_NAMES.get(result.name, result.name)} can't be "
+                       "cast to the desired output type "
+                       f"{_TORCH_NAMES.get(out.name, out.name)}")
+
+
+def _can_cast(result, out):
+    """torch's canCast: never a float into an integer, nor anything but bool into bool."""
+    kinds = "biuf"  # bool < integer < float
+    return kinds.index(result.kind if result.kind != "u" else "i") <= kinds.index(
+        out.kind if out.kind != "u" else "i")
 
 
 class MaxResult(NamedTuple):
@@ -81,16 +117,18 @@ class MaxResult(NamedTuple):
 
 
 class Tensor:
-    __slots__ = ("_data", "grad", "_requires_grad", "_op", "_parents", "label", "scope",
-                 "_version", "_recorded", "__weakref__")
+    # _vc: the version box of the memory (shared with views), _recorded: the clock when the
+    # op ran, _previous: the version before an in-place op (set only by one); see guards.py
+    __slots__ = ("_data", "_grad", "_requires_grad", "_op", "_parents", "label", "scope",
+                 "_vc", "_recorded", "_previous", "__weakref__")
     __array_ufunc__ = None  # make `ndarray * Tensor` call Tensor.__rmul__
     __hash__ = object.__hash__  # identity, although == compares elementwise
 
     def __init__(self, data, requires_grad=False, dtype=None, label=None):
         self._data = convert.as_array(data, dtype)
-        self.grad, self._op, self._parents, self.label = None, None, (), label
-        self._version = 0
-        self.scope = _state["scope"]
+        self._grad, self._op, self._parents, self.label = None, None, (), label
+        self._vc, self._recorded = new_box(), clock[0]
+        self.scope = modes.scope
         self._requires_grad = False
         self.requires_grad = requires_grad
 
@@ -98,22 +136,80 @@ class Tensor:
 
     @property
     def data(self):
-        return self._data
+        """The same memory as a detached Tensor: writes through it are not recorded, but
+        they are seen (it shares the version box, so backward refuses stale values)."""
+        return constant(self._data, self._vc)
 
     @data.setter
     def data(self, value):
-        # `t.data = a` and also `t.data -= d`: Python runs an augmented assignment as get,
-        # in-place subtract, set. Either way the values changed, so stamp the write.
-        if value.__class__ is not np.ndarray:
-            value = value._data if isinstance(value, Tensor) else np.asarray(value)
-        self._data = value
-        self._mark_written()
+        # `t.data = other` and also `t.data -= d`: Python runs an augmented assignment as get,
+        # in-place subtract, set (with the same tensor, whose write is already stamped).
+        if not isinstance(value, Tensor):
+            raise TypeError(f"Variable data has to be a tensor, but got {type(value).__name__}")
+        if value._data is not self._data:
+            self._data = value._data
+            self._mark_written()
 
     def _mark_written(self):
-        """Stamp an in-place change. A recorded op whose input (or output) was written after
-        it was recorded would take its derivative at the wrong values: backward refuses."""
-        _state["writes"] += 1
-        self._version = _state["writes"]
+        """Stamp an in-place change of the memory (for code that writes `_data` directly)."""
+        stamp(self._vc)
+
+    @property
+    def _version(self):
+        """How many in-place writes this memory has seen (torch's `_version`)."""
+        return self._vc[1]
+
+    @property
+    def grad(self):
+        """The gradient, a Tensor of this tensor's shape and dtype, or None.
+
+        backward stores numpy arrays (cheap); the first read wraps one in a Tensor, once,
+        so that `p.grad is p.grad` and writes into `p.grad` last.
+        """
+        g = self._grad
+        if g is not None and g.__class__ is not Tensor:
+            self._grad = g = constant(g)
+        return g
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError("assigned grad expected to be a Tensor or None but got grad "
+                                f"of type {type(value).__name__}")
+            if value.shape != self.shape:
+                raise RuntimeError(f"attempting to assign a gradient of size "
+                                   f"'{list(value.shape)}' to a tensor of size "
+                                   f"'{list(self.shape)}'. Please ensure that the gradient "
+                                   "and the tensor are the same size")
+            if value.dtype != self.dtype:
+                raise RuntimeError(f"attempting to assign a gradient with dtype "
+                                   f"'{value.dtype}' to a tensor with grad_dtype "
+                                   f"'{self.dtype}'. The gradient must match the tensor's "
+                                   "grad_dtype (defaults to the tensor's dtype).")
+        self._grad = value
+
+    def _grad_array(self):
+        """The gradient as a numpy array (or None), for the engine's own numpy code."""
+        g = self._grad
+        return g._data if g.__class__ is Tensor else g
+
+    def _accumulate_grad(self, grad):
+        """backward's last step: add one contribution into `.grad`.
+
+        As torch, an existing gradient Tensor is added to in place (a reference to `p.grad`
+        taken before sees the sum); otherwise the array is stored as it is.
+        """
+        g = self._grad
+        if grad.__class__ is not np.ndarray:  # numpy's 0-d arithmetic returns np.float64
+            grad = np.asarray(grad)
+        if g is None:
+            self._grad = grad
+        elif g.__class__ is Tensor:
+            g._data += grad
+            stamp(g._vc)
+        else:
+            self._grad = g + grad
 
     @property
     def requires_grad(self):
@@ -190,7 +286,7 @@ class Tensor:
         """Accepted for torch compatibility: every node that requires grad keeps its grad."""
 
     def detach(self):
-        return constant(self._data)
+        return constant(self._data, self._vc)  # a view: same memory, same version box
 
     def clone(self):
         return apply(ops.Cast(self.dtype), self)  # a copy; its gradient is dy
@@ -229,6 +325,63 @@ class Tensor:
 
     def tolist(self):
         return self._data.tolist()
+
+    # ---- conversions: numpy, Python numbers, formatting, pickle -----------------------
+
+    def __array__(self, dtype=None, copy=None):
+        """np.asarray(t): the numbers themselves, so matplotlib plots tensors."""
+        data = self.numpy()  # torch refuses a tensor that requires grad, as numpy() does
+        if dtype is not None and data.dtype != dtype:
+            return data.astype(dtype)
+        return data.copy() if copy else data
+
+    def _scalar(self):
+        if self._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return self._data.item()
+
+    def __float__(self):
+        return float(self._scalar())
+
+    def __int__(self):
+        return int(self._scalar())
+
+    def __index__(self):
+        if self._data.size != 1 or self._data.dtype.kind not in "iu":
+            raise TypeError("only integer tensors of a single element can be converted to an "
+                            "index")
+        return int(self._data.item())
+
+    def __format__(self, spec):
+        if self.ndim == 0:  # f'{loss:.4f}' formats the number, as torch
+            return format(self._data.item(), spec)
+        if spec:
+            raise TypeError("unsupported format string passed to Tensor.__format__")
+        return str(self)
+
+    def __getstate__(self):
+        """What pickle keeps: values, requires_grad, label, and the version box so that
+        tensors sharing memory share it after loading too. No graph and no grad, as torch."""
+        return {"data": self._data, "requires_grad": self._requires_grad,
+                "label": self.label, "box": self._vc}
+
+    def __setstate__(self, state):
+        self._data, self.label, self._vc = state["data"], state["label"], state["box"]
+        # The write clock of the process that saved this is meaningless here: the memory
+        # counts as not written since (tick 0), while the number of writes is kept.
+        self._vc[0] = 0
+        self._grad, self._op, self._parents, self.scope = None, None, (), None
+        self._requires_grad, self._recorded = state["requires_grad"], 0
+
+    def __deepcopy__(self, memo):
+        if self._op is not None:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
+                               "support the deepcopy protocol at the moment.")
+        new = _new(Tensor)
+        new.__setstate__(copy.deepcopy(self.__getstate__(), memo))
+        new._grad = copy.deepcopy(self.grad, memo)  # deepcopy keeps the grad, as torch's
+        memo[id(self)] = new
+        return new
 
     # ---- element-wise arithmetic ------------------------------------------------------
 
@@ -526,7 +679,10 @@ class Tensor:
         if not shape:  # torch's reshape() and view() need a size, () for a 0-d result
             raise TypeError('reshape() missing 1 required positional arguments: "shape"')
         shape = convert.reshape_target(convert.size_args(shape), self._data.size)
-        return apply(ops.Reshape(shape), self)
+        out = apply(ops.Reshape(shape), self)
+        if _shares_memory(out._data, self._data):  # a view (numpy copies only when it must)
+            out._vc = self._vc
+        return out
 
     view = reshape  # numpy copies where torch's view would refuse; the values are the same
 
@@ -535,7 +691,9 @@ class Tensor:
 
     def permute(self, *dims):
         dims = dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
-        return apply(ops.Permute(convert.permutation(dims, self.ndim)), self)
+        out = apply(ops.Permute(convert.permutation(dims, self.ndim)), self)
+        out._vc = self._vc  # always a view
+        return out
 
     def unsqueeze(self, dim):
         """A new axis of size 1 at `dim` (counted in the result: -1 appends one)."""
@@ -568,21 +726,185 @@ class Tensor:
             split = convert.ints_first(index)
             if split is not None:  # torch selects with the ints first: two getitems
                 return self[split[0]][split[1]]
-        return apply(ops.GetItem(index, basic), self)
+        out = apply(ops.GetItem(index, basic), self)
+        if basic:  # a basic index selects a view, as in torch
+            out._vc = self._vc
+        return out
+
+    # ---- in-place operations ------------------------------------------------------------
+    #
+    # `t += v`, `t[i] = v`, `t.zero_()`, ... write into t's memory and stamp its version box.
+    # Where torch records them, so do we: in grad mode, when t or v requires grad. The
+    # write is then recorded as the out-of-place op it equals (`t += v` is t_new = t_old + v),
+    # and t's history is rewritten: the object t becomes t_new, and t_old lives on as a
+    # separate node (`t._previous`) holding a copy of the old values, which the new op may
+    # need (`t *= w` gives dw = dy * t_old). Nodes that used t before keep reaching t_old
+    # (autograd.inputs). An op that saved the overwritten values refuses backward, as torch.
+    # A leaf that requires grad (a parameter) is never written in grad mode: torch refuses.
+
+    def _check_writable(self):
+        """torch's refusal to write into a leaf that requires grad, or a view of one."""
+        t, kind = self, "a leaf Variable"
+        while t._op is not None and _view_base(t) is not None:
+            t, kind = t._parents[0], "a view of a leaf Variable"
+        if t._op is None and t._requires_grad:
+            raise RuntimeError(f"{kind} that requires grad is being used in an in-place "
+                               "operation.")
+
+    def _version_node(self, data):
+        """A node for this tensor's current version (history, memory box), holding `data`."""
+        old = _new(Tensor)
+        old._data, old._grad, old.label, old.scope = data, None, None, self.scope
+        old._requires_grad, old._op, old._parents = self._requires_grad, self._op, self._parents
+        old._vc, old._recorded = self._vc, self._recorded
+        if hasattr(self, "_previous"):
+            old._previous = self._previous
+        return old
+
+    def _record_inplace(self, compute):
+        """The recorded in-place op: `compute(t_old)` builds t_new out of place; t's memory
+        takes t_new's values and t takes t_new's history. Nothing changes if compute raises."""
+        self._check_writable()
+        tick()  # every node made from here on counts as later than every use of t so far
+        old = self._version_node(self._data.copy())
+        old._vc = new_box()  # its own memory: later writes into t leave it as it is
+        new = compute(old)
+        if new.shape != self.shape:
+            raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the "
+                               f"broadcast shape {list(new.shape)}")
+        if new.dtype != self.dtype:
+            new = new.to(self.dtype)
+        self._data[...] = new._data
+        stamp(self._vc)
+        # For the nodes that used t before (they reach old through t._previous), old's
+        # values were overwritten now: those that read them refuse, as in torch.
+        old._vc[0] = clock[0]
+        _rewrite(self, new, old)
+        return self
+
+    def _arith_(self, other, ufunc, compute):
+        """`self op= other`: numpy's in-place ufunc where nothing is recorded, else recorded."""
+        a, b = self._operand(other)
+        result = float32 if ufunc is np.true_divide and a.dtype.kind != "f" else a.dtype
+        if not _can_cast(result, self.dtype):
+            _cast_error(result, self.dtype)
+        if modes.grad_enabled and (self._requires_grad or b._requires_grad):
+            return self._record_inplace(lambda old: compute(old, other))
+        try:
+            ufunc(self._data, b._data, out=self._data, casting="unsafe")
+        except ValueError:  # numpy: "non-broadcastable output operand ..."
+            convert.broadcast_error(self.shape, b.shape)
+            raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the "
+                               f"broadcast shape {list(np.broadcast_shapes(self.shape, b.shape))}"
+                               ) from None
+        stamp(self._vc)
+        return self
+
+    def __iadd__(self, other):
+        return self._arith_(other, np.add, lambda old, b: old + b)
+
+    def __isub__(self, other):
+        return self._arith_(other, np.subtract, lambda old, b: old - b)
+
+    def __imul__(self, other):
+        return self._arith_(other, np.multiply, lambda old, b: old * b)
+
+    def __itruediv__(self, other):
+        return self._arith_(other, np.true_divide, lambda old, b: old / b)
+
+    def add_(self, other, alpha=1):
+        return self.__iadd__(other if alpha == 1 else other * alpha)
+
+    def sub_(self, other, alpha=1):
+        return self.__isub__(other if alpha == 1 else other * alpha)
+
+    def mul_(self, other):
+        return self.__imul__(other)
+
+    def div_(self, other):
+        return self.__itruediv__(other)
 
     def __setitem__(self, index, value):
-        """In-place write, outside the graph: allowed where torch allows it without recording
-        (anything under no_grad, tensors that need no grad), and stamped as a write."""
-        if self._requires_grad and _state["grad_enabled"]:
-            if self._op is None:
-                raise RuntimeError("a leaf Variable that requires grad is being used in an "
-                                   "in-place operation.")
-            raise RuntimeError("minigrad does not record in-place operations: write into a "
-                               "tensor that requires grad under minigrad.no_grad(), or build a "
-                               "new tensor (torch.where-style) instead")
-        self._data[convert.index(index, self.ndim)[0]] = value._data \
-            if isinstance(value, Tensor) else value
-        self._mark_written()
+        """`t[index] = value`, torch's index_put_: a write, recorded as ops.SetItem where
+        t or value requires grad in grad mode (then t requires grad and backward reaches
+        value: `logits[i] = model(x)`)."""
+        index = convert.index(index, self.ndim)[0]
+        if modes.grad_enabled and (self._requires_grad or getattr(value, "_requires_grad",
+                                                                  False)):
+            if isinstance(value, Tensor):
+                value = value.to(self.dtype)
+            else:
+                value = constant(np.asarray(value, dtype=self.dtype))
+            self._record_inplace(lambda old: apply(ops.SetItem(index), old, value))
+            return
+        self._data[index] = value._data if isinstance(value, Tensor) else value
+        stamp(self._vc)
+
+    def fill_(self, value):
+        self[...] = value
+        return self
+
+    def zero_(self):
+        return self.fill_(0)
+
+    def copy_(self, src):
+        """Copy src's values (broadcast, cast to self's dtype) into self."""
+        if not isinstance(src, Tensor):
+            src = Tensor(src)
+        try:
+            np.broadcast_to(src._data, self.shape)
+        except ValueError:
+            convert.broadcast_error(self.shape, src.shape)
+            raise
+        self[...] = src
+        return self
+
+    def clamp_(self, min=None, max=None):  # noqa: A002
+        if modes.grad_enabled and self._requires_grad:
+            return self._record_inplace(lambda old: old.clamp(min, max))
+        self.clamp(min, max)  # the checks
+        np.clip(self._data, min, max, out=self._data)
+        stamp(self._vc)
+        return self
+
+
+
+_VIEW_OPS = (ops.GetItem, ops.Reshape, ops.Permute)
+
+
+def _view_base(t):
+    """The base of t if t is a recorded view (same memory as its parent), else None."""
+    op = t._op
+    if op.__class__ in _VIEW_OPS and t._vc is t._parents[0]._vc:
+        return t._parents[0]
+    return None
+
+
+def _rewrite(t, new, old):
+    """t's memory holds new's values: t takes new's history, and t_old becomes t._previous.
+
+    If t is a view of a recorded base, the write went into the base's memory too, so the
+    base is rewritten as well (as torch's CopySlices): base_new = base_old with the view's
+    slots replaced by `new`, and t becomes the same view of base_new.
+    """
+    base = _view_base(t) if t._op is not None else None
+    now = clock[0]
+    if base is None:
+        t._op, t._parents, t._requires_grad = new._op, new._parents, True
+    else:
+        view = t._op
+        # new stays a node of its own: like t itself, it counts as recorded after the write
+        # (it holds a copy of t_old's values, so the write changed nothing it reads)
+        new._recorded = now
+        base_old = base._version_node(base._data)  # values unread: SetItem needs none
+        if view.__class__ is ops.GetItem:  # base_new = base_old with base_new[index] = new
+            scatter = apply(ops.SetItem(view.index), base_old, new)
+        else:  # a reshape or permute view covers all of base: base_new = new, reshaped back
+            scatter = new.reshape(base.shape) if view.__class__ is ops.Reshape else \
+                new.permute(*view.inverse)
+        _rewrite(base, scatter, base_old)
+        t._parents, t._requires_grad = (base,), True  # t = view(base_new), as before
+    t._previous, t._recorded = old, now
 
 
 # ---- functions of several tensors -----------------------------------------------------------

@@ -32,7 +32,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 
 
 def anomaly_on():
-    return minigrad.autograd._state["anomaly"]
+    return minigrad.modes.modes.anomaly
 
 
 def leaf(values, dtype=np.float64, label="x"):

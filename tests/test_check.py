@@ -181,7 +181,7 @@ def test_rows_run_root_first_then_backwards():
 def test_grads_already_there_are_used_as_they_are():
     g = seed_graph(np.float64)
     g["loss"].backward()
-    before = g["W1"].grad.copy()
+    before = g["W1"].grad.numpy().copy()
     assert compare_with_torch(g["loss"]).ok
     np.testing.assert_array_equal(g["W1"].grad, before)  # no second backward ran
 
@@ -244,7 +244,7 @@ def squash(x):
     ulp of difference between numpy's and torch's tanh becomes a 1e-3 relative error in the
     gradient, far outside the float32 bound. The scale is a constant picked from the data.
     """
-    peak = float(np.abs(x.data).max()) if x.data.size else 0.0
+    peak = float(np.abs(x.data.numpy()).max()) if x.data.numpy().size else 0.0
     return (x * (1.5 / peak) if peak > 1.5 else x).tanh()
 
 
@@ -359,7 +359,7 @@ def test_wrong_forward_is_caught_and_named(monkeypatch):
 
 def hand_grads(g):
     """The lecture's manual backward (cell 157) in numpy, from minigrad's forward values."""
-    v = {k: t.data for k, t in g.items()}
+    v = {k: t.data.numpy() for k, t in g.items()}
     n = v["logprobs"].shape[0]
     dlogprobs = np.zeros_like(v["logprobs"])
     dlogprobs[range(n), v["Yb"]] = -1.0 / n
@@ -403,7 +403,7 @@ def test_wrong_hand_grad_fails_naming_it():
 @pytest.mark.wrong_on_purpose
 def test_hand_grad_of_the_wrong_shape_fails():
     g = seed_graph(np.float32)
-    v = {k: t.data for k, t in g.items()}
+    v = {k: t.data.numpy() for k, t in g.items()}
     grads = hand_grads(g)
     # the lecture's trap: forgetting to sum over the broadcast dimension
     grads["dcounts_sum_inv"] = v["counts"] * grads["dprobs"]

@@ -151,12 +151,12 @@ class Graph:
             self.max_indices.append((m[1], t[1]))
             m, t = m[0], t[0]
         assert isinstance(m, minigrad.Tensor) and isinstance(t, torch.Tensor), name
-        assert np.isfinite(m.data).all(), f"generator: {name} made a non-finite value"
+        assert np.isfinite(m.data.numpy()).all(), f"generator: {name} made a non-finite value"
         if t.requires_grad and not t.is_leaf:
             t.retain_grad()
         self.nodes.append((m, t))
         out = len(self.nodes) - 1
-        peak = float(np.abs(m.data).max()) if m.data.size else 0.0
+        peak = float(np.abs(m.data.numpy()).max()) if m.data.numpy().size else 0.0
         if peak > BOUND:  # a constant factor keeps the next op away from overflow
             self.hot.add(out)
             scale = 4.0 / peak
@@ -330,7 +330,7 @@ class Graph:
         would then send the gradient to another entry. A near-tie like that is skipped, as
         the domain guards skip singular points.
         """
-        m, t = self.m(i).data, self.nodes[i][1].detach().numpy()
+        m, t = self.m(i).data.numpy(), self.nodes[i][1].detach().numpy()
         if m.size == 0 or m.ndim == 0:
             return True
         if dim is None:
@@ -342,7 +342,7 @@ class Graph:
         shape = self.m(x).shape
         if self.chance(3):  # over everything; an empty tensor has no maximum
             if self.same_maxima(x):
-                self.run("max()", lambda lib, a: a.max(), x, valid=self.m(x).data.size > 0)
+                self.run("max()", lambda lib, a: a.max(), x, valid=self.m(x).data.numpy().size > 0)
             return
         bad = self.chance(7)
         dim, keepdim = self.one_dim(shape, bad), self.chance(2)
@@ -476,10 +476,10 @@ class Graph:
         x = self.pick()
         m = self.m(x)
         bad = self.chance(7)
-        shape = self.reshape_target(m.data.size, bad)
+        shape = self.reshape_target(m.data.numpy().size, bad)
         how = self.draw(st.sampled_from(["reshape", "reshape tuple", "view", "view_as"]))
         if how == "view_as" and not bad:
-            same = [i for i, (n, _) in enumerate(self.nodes) if n.data.size == m.data.size]
+            same = [i for i, (n, _) in enumerate(self.nodes) if n.data.numpy().size == m.data.numpy().size]
             other = self.draw(st.sampled_from(same))
 
             def fn(lib, a, b):
@@ -687,8 +687,8 @@ class Graph:
     def op_cross_entropy(self):
         x = self.pick()
         shape = self.m(x).shape
-        if len(shape) > 2 and self.m(x).data.size:  # (N, ...) logits flattened to (N, C)
-            shape = (shape[0], self.m(x).data.size // shape[0])
+        if len(shape) > 2 and self.m(x).data.numpy().size:  # (N, ...) logits flattened to (N, C)
+            shape = (shape[0], self.m(x).data.numpy().size // shape[0])
         elif not shape:  # one example with one class
             shape = (1,)
         elif len(shape) > 2:
@@ -750,14 +750,14 @@ def check_graph(g):
     assert report.ok, f"\n{report}"
     t_root.backward(torch.from_numpy(upstream.copy()))
     for i, (m, t) in enumerate(g.nodes):
-        assert_match(m.data, t, f"value of node {i}")
+        assert_match(m.data.numpy(), t, f"value of node {i}")
         assert m.requires_grad == t.requires_grad, f"requires_grad of node {i}"
         assert (m.grad is None) == (t.grad is None), \
             f"node {i}: minigrad grad {m.grad is not None}, torch grad {t.grad is not None}"
         if m.grad is not None:
             assert_match(m.grad, t.grad, f"grad of node {i}")
     for k, (m, t) in enumerate(g.max_indices):
-        np.testing.assert_array_equal(m.data, t.numpy(), err_msg=f"max indices {k}")
+        np.testing.assert_array_equal(m.data.numpy(), t.numpy(), err_msg=f"max indices {k}")
         assert m.dtype == np.int64
 
 

@@ -52,17 +52,17 @@ def all_nodes(g, root):
 def test_backward_mutates_nothing_and_grads_alias_nothing(data, seed):
     g, root, upstream = random_graph(data, seed)
     nodes = all_nodes(g, root)
-    before = {id(n): n.data.copy() for n in nodes}
+    before = {id(n): n.data.numpy().copy() for n in nodes}
     upstream_before = upstream.copy()
     as_tensor = data.draw(st.booleans(), label="upstream as a Tensor")
     root.backward(minigrad.tensor(upstream) if as_tensor else upstream)
 
     np.testing.assert_array_equal(upstream, upstream_before)  # the gradient passed in
     for n in nodes:
-        np.testing.assert_array_equal(n.data, before[id(n)], err_msg=f"data of {n._op}")
+        np.testing.assert_array_equal(n.data.numpy(), before[id(n)], err_msg=f"data of {n._op}")
     arrays = [("upstream", upstream)] + [(f"grad of {n._op}", n.grad) for n in nodes
                                          if n.grad is not None]
-    data_arrays = [(f"data of {n._op}", n.data) for n in nodes]
+    data_arrays = [(f"data of {n._op}", n.data.numpy()) for n in nodes]
     for i, (name, grad) in enumerate(arrays[1:], start=1):
         for other_name, other in arrays[:i] + data_arrays:
             assert not np.shares_memory(grad, other), f"{name} shares memory with {other_name}"
@@ -80,7 +80,7 @@ def test_every_grad_has_its_tensors_shape_and_dtype(data, seed):
         assert n.grad is not None, f"{n._op} requires grad but got no .grad"
         assert n.grad.shape == n.data.shape, n._op
         assert n.grad.dtype == n.data.dtype, n._op
-        assert isinstance(n.grad, np.ndarray)
+        assert isinstance(n.grad, minigrad.Tensor) and not n.grad.requires_grad
     reached = {id(n) for n in under_root}
     for m, _ in g.nodes:  # nodes the root does not depend on get no grad at all
         if id(m) not in reached:
@@ -92,7 +92,7 @@ def test_second_backward_adds_exactly_one_more_contribution(data, seed):
     g, root, upstream = random_graph(data, seed)
     root.backward(upstream)
     nodes = toposort(root)
-    first = {id(n): n.grad.copy() for n in nodes}
+    first = {id(n): n.grad.numpy().copy() for n in nodes}
     root.backward(upstream)
     for n in nodes:  # g + g == 2 g exactly in floating point
         np.testing.assert_array_equal(n.grad, 2 * first[id(n)], err_msg=str(n._op))
@@ -126,7 +126,7 @@ def test_zeroing_then_backward_gives_fresh_correct_grads(how, data, seed):
     nodes = toposort(root)
     leaves = [n for n in nodes if n.is_leaf]
     root.backward(upstream)
-    first = {id(n): n.grad.copy() for n in nodes}
+    first = {id(n): n.grad.numpy().copy() for n in nodes}
     reset = zero(how, leaves, nodes)
     reset_ids = {id(n) for n in reset}
     if how == "grad = None":

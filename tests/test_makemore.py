@@ -216,7 +216,7 @@ class TorchTwin:
         assert set(ours) == set(self.params)
         with torch.no_grad():
             for name, p in self.params.items():
-                p.copy_(torch.from_numpy(ours[name].data.copy()).to(tdtype))
+                p.copy_(torch.from_numpy(ours[name].data.numpy().copy()).to(tdtype))
 
     def forward(self, Xb, Yb, fused=False):
         """The loss and every intermediate by its seed name, each retaining its grad."""

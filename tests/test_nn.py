@@ -108,8 +108,8 @@ def test_linear_matches_torch(dtype, bias, shape):
 
 def test_linear_init_is_torchs_uniform():
     fan_in, bound = 30, 1 / np.sqrt(30)
-    w = nn.Linear(fan_in, 400, generator=seeded(0)).weight.data.astype(np.float64)
-    b = nn.Linear(fan_in, 400, generator=seeded(0)).bias.data
+    w = nn.Linear(fan_in, 400, generator=seeded(0)).weight.data.numpy().astype(np.float64)
+    b = nn.Linear(fan_in, 400, generator=seeded(0)).bias.data.numpy()
     # torch's bound, checked on torch itself: kaiming_uniform(a=sqrt(5)) is 1/sqrt(fan_in)
     assert torch.nn.Linear(fan_in, 400).weight.abs().max().item() <= bound
     assert np.abs(w).max() <= bound and np.abs(b).max() <= bound
@@ -117,8 +117,8 @@ def test_linear_init_is_torchs_uniform():
     assert abs(w.mean()) < 0.02 * bound
     assert abs(w.var() / (bound ** 2 / 3) - 1) < 0.05  # var of U(-k, k) = k^2 / 3
     assert w.dtype == np.float64 and nn.Linear(3, 2).weight.dtype == np.float32
-    same = nn.Linear(fan_in, 400, generator=seeded(0)).weight.data
-    other = nn.Linear(fan_in, 400, generator=seeded(1)).weight.data
+    same = nn.Linear(fan_in, 400, generator=seeded(0)).weight.data.numpy()
+    other = nn.Linear(fan_in, 400, generator=seeded(1)).weight.data.numpy()
     assert np.array_equal(same, w.astype(np.float32)) and not np.array_equal(same, other)
 
 
@@ -131,7 +131,7 @@ def test_embedding_matches_torch(dtype):
 
 
 def test_embedding_init_is_standard_normal():
-    w = nn.Embedding(2000, 10, generator=seeded(0)).weight.data
+    w = nn.Embedding(2000, 10, generator=seeded(0)).weight.data.numpy()
     assert w.dtype == np.float32 and w.shape == (2000, 10)
     assert abs(w.mean()) < 0.03 and abs(w.std() - 1) < 0.03
 
@@ -271,8 +271,8 @@ def twin_weights(t_bn, m_bn, truth=None):
     for t in (t_bn, truth):
         if t is not None:
             with torch.no_grad():
-                t.weight.copy_(torch.from_numpy(m_bn.weight.data))
-                t.bias.copy_(torch.from_numpy(m_bn.bias.data))
+                t.weight.copy_(torch.from_numpy(m_bn.weight.data.numpy()))
+                t.bias.copy_(torch.from_numpy(m_bn.bias.data.numpy()))
     if truth is not None:
         t_bn.__dict__["truth"] = truth
     return t_bn
@@ -578,7 +578,7 @@ def test_cross_entropy_is_stable_at_1000(dtype, fused):
     logits[2] = [-1000, -1000, -1000, -1000, -999]
     targets = np.array([1, 0, 4, 2, 3, 0, 1, 2])  # row 0 picks a -1000: loss about 2000
     m_out, _ = compare(cross_entropy(fused, "none"), logits.astype(dtype), targets)
-    assert np.isfinite(m_out.data).all() and m_out.data.max() > 1990
+    assert np.isfinite(m_out.data.numpy()).all() and m_out.data.max() > 1990
     compare(cross_entropy(fused), logits.astype(dtype), targets)
 
 

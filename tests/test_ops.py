@@ -123,6 +123,13 @@ BINARY = [  # (name, primitives, fn); the divisor is drawn away from 0 by N
     ("div", "mul pow", lambda m, a, b: a / b),  # a / b = a * b**-1
 ]
 
+def put(a, index, value):
+    """t = a * 1 (a non-leaf), then t[index] = value: the recorded write (setitem)."""
+    t = a * 1
+    t[index] = value
+    return t
+
+
 CASES = [
     case(f"{name}-{'x'.join(map(str, sa)) or 'scalar'}-{'x'.join(map(str, sb)) or 'scalar'}",
          prims, fn, N(*sa), N(*sb))
@@ -262,6 +269,14 @@ CASES = [
     case("getitem-none", "getitem", lambda m, a: a[None, :, None], N(3, 4)),
     case("getitem-ellipsis", "getitem", lambda m, a: a[..., 1], N(2, 3, 4)),
     case("getitem-ellipsis-none", "getitem", lambda m, a: a[0, ..., None], N(2, 3, 4)),
+    # -- setitem: t[index] = v, recorded (dt = dy with the written slots zeroed, dv = dy[index]) --
+    case("setitem-row", "mul setitem", lambda m, a, b: put(a, 1, b), N(3, 4), N(4)),
+    case("setitem-broadcast", "mul setitem", lambda m, a, b: put(a, (slice(None), 1), b),
+         N(3, 4), N()),
+    case("setitem-slice-steps", "mul setitem", lambda m, a, b: put(a, (slice(None, None, 2),),
+                                                                  b), N(5, 2), N(3, 2)),
+    case("setitem-int-array", "mul setitem", lambda m, a, b: put(a, ([0, 2], [1, 3]), b),
+         N(3, 4), N(2)),
     # -- getitem: advanced indices (repeats accumulate) --
     case("getitem-list", "getitem", lambda m, a: a[[0, 2, 2, -1]], N(4, 3)),
     case("getitem-range", "getitem", lambda m, a: a[range(1, 4)], N(4, 3)),

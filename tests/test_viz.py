@@ -184,7 +184,7 @@ def test_values_small_and_stats_large(tmp_path):
     c.backward()
     svg = draw(c, tmp_path)
     text_a = Svg.text(svg.nodes["a"])
-    data = a.data.astype(np.float64)
+    data = a.data.numpy().astype(np.float64)
     for word, value in (("mean", data.mean()), ("std", data.std()), ("min", data.min()),
                         ("max", data.max())):
         assert f"{word} {labels.fmt_number(value)}" in text_a

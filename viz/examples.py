@@ -56,7 +56,7 @@ def seed_graph(seed=42, batch=32, hidden=64, backward=True):
 
     def param(label, *shape, scale=1.0):
         t = minigrad.randn(*shape, generator=g) * scale  # scaled before it becomes a leaf
-        t = minigrad.tensor(t.data, requires_grad=True)
+        t = minigrad.tensor(t.detach().numpy(), requires_grad=True)
         t.label = label
         return t
 

@@ -16,6 +16,8 @@ import html
 import re
 from collections import deque
 
+from minigrad import autograd
+
 from . import labels
 
 GRAPH_NAME = "minigrad"
@@ -102,7 +104,7 @@ _BOX_ATTRS = _attrs({"shape": "box3d", "style": "filled", "fillcolor": "#dde7f3"
 
 def _foldable(t, root):
     """A 0-d constant with no name (a Python scalar wrapped by an operator): drawn in its op."""
-    return (t is not root and t._op is None and not t.requires_grad and t.data.ndim == 0
+    return (t is not root and t._op is None and not t.requires_grad and t.ndim == 0
             and t.label is None)
 
 
@@ -120,7 +122,7 @@ def _walk(root, max_depth, fold):
         d = depth[id(t)]
         if max_depth is not None and d >= max_depth:
             continue
-        for p in t._parents:
+        for p in autograd.inputs(t):
             if id(p) not in depth and not (fold and _foldable(p, root)):
                 depth[id(p)] = d + 1
                 order.append(p)
@@ -227,9 +229,9 @@ def _build(root, rankdir, check, collapse, max_depth, clusters, fold_scalars, ti
             continue
         op = t._op
         oid = quote(ids.make(f"{tid[1:-1]}.{op.name}"))
-        folded = [p for p in t._parents if fold_scalars and _foldable(p, root)]
+        folded = [p for p in autograd.inputs(t) if fold_scalars and _foldable(p, root)]
         nodes.append((oid, f"{_OP_ATTRS} label=<{labels.op_label(op, folded)}>", scope, "op"))
-        for p in t._parents:
+        for p in autograd.inputs(t):
             if id(p) in tensor_id:
                 edges.append((tensor_id[id(p)], oid, ""))
         edges.append((oid, tid, ""))

@@ -148,7 +148,7 @@ def tensor_label(t, name, role, backward_ran, row=None, compared=False, one_line
     parity = _parity(row)
     body_fill = parity[0] if parity else header_fill
     border, width = "#444444", 1
-    data = t.data
+    data = t._data
     info = _shape_dtype(data.shape, data.dtype)
 
     data_text = summarize(data, one_line)
@@ -159,7 +159,7 @@ def tensor_label(t, name, role, backward_ran, row=None, compared=False, one_line
     cells = [("data", data_text)]
 
     if t.requires_grad:
-        grad = t.grad
+        grad = t._grad_array()
         if grad is None:
             grad_text = font("None", MUTED)
             if backward_ran:  # backward visited the graph but nothing reached this node
@@ -259,7 +259,7 @@ def op_label(op, constants=()):
     lines += [font(html.escape(a), MUTED, 9) for a in op_args(op)]
     symbol = {"mul": "× ", "add": "+ "}.get(op.name, "with ")
     # %g: a constant is exact and short (-1, 0.03125, 1e-05); 4 fixed decimals would not be
-    lines += [font(html.escape(f"{symbol}{c.data.item():.6g}"), MUTED, 9) for c in constants]
+    lines += [font(html.escape(f"{symbol}{c.item():.6g}"), MUTED, 9) for c in constants]
     return "<BR/>".join(lines)
 
 
