@@ -14,15 +14,6 @@ a graph in torch and compares every node.
 import numpy as np
 
 from . import check, convert  # noqa: F401  (minigrad.check imports torch only when called)
-from .modes import (
-    detect_anomaly,
-    enable_grad,
-    inference_mode,
-    is_grad_enabled,
-    no_grad,
-    scope,
-    set_grad_enabled,
-)
 from .convert import bool_, float32, float64, int32, int64
 from .creation import (
     arange,
@@ -38,6 +29,15 @@ from .creation import (
     zeros_like,
 )
 from .histogram import histc, histogram
+from .modes import (
+    detect_anomaly,
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    no_grad,
+    scope,
+    set_grad_enabled,
+)
 from .ops import PRIMITIVES
 from .random import (
     Generator,

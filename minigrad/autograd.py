@@ -13,8 +13,16 @@ from operator import attrgetter
 import numpy as np
 
 from .guards import check_backward, check_saved, clock
-from .modes import detect_anomaly, enable_grad, inference_mode, is_grad_enabled, modes  # noqa: F401
-from .modes import no_grad, scope, set_grad_enabled  # noqa: F401  (re-exported)
+from .modes import (  # noqa: F401  # noqa: F401  (re-exported)
+    detect_anomaly,
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    modes,
+    no_grad,
+    scope,
+    set_grad_enabled,
+)
 
 _data = attrgetter("_data")  # map(_data, parents): no comprehension frame (Python 3.11)
 

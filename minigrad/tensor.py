@@ -835,9 +835,15 @@ class Tensor:
                 value = value.to(self.dtype)
             else:
                 value = constant(np.asarray(value, dtype=self.dtype))
-            self._record_inplace(lambda old: apply(ops.SetItem(index), old, value))
+            try:
+                self._record_inplace(lambda old: apply(ops.SetItem(index), old, value))
+            except ValueError:
+                _setitem_error(self._data, index, value)
             return
-        self._data[index] = value._data if isinstance(value, Tensor) else value
+        try:
+            self._data[index] = value._data if isinstance(value, Tensor) else value
+        except ValueError:
+            _setitem_error(self._data, index, value)
         stamp(self._vc)
 
     def fill_(self, value):
@@ -867,6 +873,13 @@ class Tensor:
         stamp(self._vc)
         return self
 
+
+
+def _setitem_error(data, index, value):
+    """torch's RuntimeError for a value that does not fit the slots (numpy: ValueError)."""
+    slots = np.shape(data[index])
+    raise RuntimeError(f"shape mismatch: value tensor of shape {list(np.shape(value))} cannot "
+                       f"be broadcast to indexing result of shape {list(slots)}") from None
 
 
 _VIEW_OPS = (ops.GetItem, ops.Reshape, ops.Permute)

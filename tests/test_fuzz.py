@@ -479,7 +479,7 @@ class Graph:
         shape = self.reshape_target(m.data.numpy().size, bad)
         how = self.draw(st.sampled_from(["reshape", "reshape tuple", "view", "view_as"]))
         if how == "view_as" and not bad:
-            same = [i for i, (n, _) in enumerate(self.nodes) if n.data.numpy().size == m.data.numpy().size]
+            same = [i for i, (n, _) in enumerate(self.nodes) if n.numel() == m.numel()]
             other = self.draw(st.sampled_from(same))
 
             def fn(lib, a, b):
@@ -684,6 +684,22 @@ class Graph:
         self.run(name, lambda lib, a: a[self.make_index(lib, comps, as_list)], x, valid=valid,
                  lenient=IndexError)
 
+    def op_setitem(self):
+        """t = x * 1, then t[index] = v with a 0-d v (the same value in every slot, so that
+        repeated indices cannot disagree): the recorded write, dt and dv as torch's."""
+        x = self.pick()
+        shape = self.m(x).shape
+        comps, valid = self.draw_index(shape)
+        y = self.partner((), False)
+        if not comps or not valid or y is None:
+            return
+
+        def fn(lib, a, b):
+            t = a * 1
+            t[self.make_index(lib, comps, False)] = b.sum().to(a.dtype)  # 0-d
+            return t
+        self.run(f"setitem {[c[0] for c in comps]}", fn, x, y, lenient=IndexError)
+
     def op_cross_entropy(self):
         x = self.pick()
         shape = self.m(x).shape
@@ -715,7 +731,7 @@ class Graph:
 
     OPS = ["unary", "unary", "pow", "scalar", "binary", "binary", "binary", "sum", "mean",
            "max", "softmax", "reshape", "permute", "matmul", "matmul", "getitem", "getitem",
-           "cross_entropy", "where", "cat"]
+           "cross_entropy", "where", "cat", "setitem"]
 
     def step(self):
         getattr(self, "op_" + self.draw(st.sampled_from(self.OPS)))()

@@ -341,7 +341,8 @@ def test_sequential_is_indexable_iterable_sized():
     assert len(seq) == 4 and list(seq.state_dict()) == ["0.weight", "0.bias", "2.weight",
                                                         "2.bias"]
     x = minigrad.randn(5, 2)
-    assert np.array_equal(seq(x).data, np.tanh(layers[2](layers[1](layers[0](x))).data))
+    expected = np.tanh(layers[2](layers[1](layers[0](x))).data.numpy())
+    assert np.array_equal(seq(x).data.numpy(), expected)
 
 
 def mirrored_trees():
@@ -455,7 +456,8 @@ def test_state_dict_round_trip():
     for mode in ("train", "eval"):
         getattr(m, mode)()
         getattr(fresh, mode)()
-        assert np.array_equal(m(minigrad.tensor(idx)).data, fresh(minigrad.tensor(idx)).data)
+        assert np.array_equal(m(minigrad.tensor(idx)).data.numpy(),
+                              fresh(minigrad.tensor(idx)).data.numpy())
 
     # minigrad Tensors and torch tensors are accepted as values too
     fresh.load_state_dict({k: minigrad.tensor(v + 1) for k, v in saved.items()})

@@ -430,7 +430,8 @@ def test_finite_differences(c):
 
     def loss(values):
         with minigrad.no_grad():
-            return float((upstream * c.fn(minigrad, *map(minigrad.tensor, values)).data).sum())
+            out = c.fn(minigrad, *map(minigrad.tensor, values)).data.numpy()
+            return float((upstream * out).sum())
 
     for i in grad_of:
         numeric = np.zeros_like(arrays[i])

@@ -27,9 +27,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers import assert_match
 
 import minigrad
-from helpers import assert_match
 
 LIBS = [minigrad, torch]
 PHRASE = "modified by an inplace operation"
