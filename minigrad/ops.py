@@ -325,12 +325,12 @@ class SetItem(Op):
         self.index = index
 
     def forward(self, x, v):
-        out = x.copy()
+        out = np.array(x)  # a copy
         out[self.index] = v
         return out
 
     def backward(self, grad, out, x, v):
-        dx = grad.copy()
+        dx = np.array(grad)  # a copy (and an array: a 0-d grad may come as a numpy scalar)
         dx[self.index] = 0
         return dx, np.asarray(grad[self.index])
 
