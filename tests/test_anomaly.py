@@ -240,8 +240,8 @@ def test_outside_the_block_nothing_is_checked(dtype):
     ty.backward(torch.ones(3, dtype=tx.dtype))
     dy.backward(torch.ones(3, dtype=torch.float64))
     scale = check.scales(y)
-    for mine, theirs, truth, s in ((y.data, ty, dy, scale[id(y)][0]),
-                                   (x.grad, tx.grad, dx.grad, scale[id(x)][1])):
+    for mine, theirs, truth, s in ((y.data.numpy(), ty, dy, scale[id(y)][0]),
+                                   (x.grad.numpy(), tx.grad, dx.grad, scale[id(x)][1])):
         theirs, truth = theirs.detach().numpy(), truth.detach().numpy()
         nan = np.isnan(theirs)
         np.testing.assert_array_equal(np.isnan(mine), nan)  # NaN at -1
