@@ -248,6 +248,7 @@ class Report:
 
     rows: list
     title: str = ""
+    reference: str = "torch"  # what the rows were compared with: "torch" or "engine"
     _by_id: dict = field(init=False, repr=False)
 
     def __post_init__(self):
@@ -537,7 +538,7 @@ def compare_with_torch(root, gradient=None, dtype=None):
     if truth is not None:
         title += (f"\napproximate = as accurate as torch: error vs a float64 replay <= "
                   f"{K:g} x torch's + {FLOOR_ULPS} ulps of the magnitudes that entered")
-    return Report(rows, title)
+    return Report(rows, title, reference="torch")
 
 
 def _row(node, name, kind, shown, replay_float, judge, torch_low, truth, magnitudes):
@@ -611,33 +612,50 @@ def _replay_float64(nodes, root, seed):
 def compare_grads(grads, root, gradient=None):
     """Backprop-ninja check: hand-derived gradients against the engine's own `.grad`.
 
-    `grads` maps a node's label, with or without the leading "d" ("dlogits" or "logits"), to
-    a numpy array or a Tensor. The node is looked up among the labels under `root`; the
-    engine's grad is the oracle. float64 is judged by assert_close's defaults; float32 by the
-    verdict, with the engine's own float64 replay of the graph as the truth: a hand-derived
-    float32 gradient must be about as accurate as the engine's. Runs `root.backward(gradient)`
-    first if `root.grad` is None (the policy of compare_with_torch). Rows follow the mapping's
-    order. Unknown names raise a KeyError that lists the labels there are.
+    `grads` maps a node to a numpy array or a Tensor. A key is the node itself (a Tensor
+    under `root`) or its label, with or without the leading "d" ("dlogits" or "logits").
+    The engine's grad is the oracle. float64 is judged by assert_close's defaults; float32 by
+    the verdict, with the engine's own float64 replay of the graph as the truth: a
+    hand-derived float32 gradient must be about as accurate as the engine's. Runs
+    `root.backward(gradient)` first if `root.grad` is None (the policy of
+    compare_with_torch). Rows follow the mapping's order. Unknown names raise a KeyError that
+    lists the labels there are and says how to set one; `ninja` needs no labels at all.
     """
     nodes = graph_nodes(root)
-    labelled = {}
+    labelled, under = {}, {id(n) for n in nodes}
     for node in nodes:
         if node.label is not None:
             labelled.setdefault(node.label, []).append(node)
-    rows, truth, magnitudes = [], None, None
+    pairs = []
     for key, mine in grads.items():
+        if isinstance(key, Tensor):
+            if id(key) not in under:
+                raise KeyError("that tensor is not a node under the root (a tensor the loss "
+                               "was not computed from, or one from an earlier forward pass)")
+            pairs.append((key.label or _names(nodes)[id(key)][0], key, mine))
+            continue
         label = key[1:] if key.startswith("d") and key[1:] in labelled else key
         if label not in labelled:
             raise KeyError(f"no node labelled {key!r} (or {key[1:]!r}) under the root; "
-                           f"labels: {', '.join(sorted(labelled)) or '(none)'}")
+                           f"labels: {', '.join(sorted(labelled)) or '(none)'}. Name a "
+                           "tensor with `t.label = \"name\"`, pass the tensor itself as the "
+                           "key, or let minigrad.check.ninja(locals(), loss) pair dX with X")
         if len(labelled[label]) > 1:
             raise ValueError(f"label {label!r} names {len(labelled[label])} nodes under the "
                              "root; labels must be unique to compare grads")
-        node = labelled[label][0]
+        pairs.append((label, labelled[label][0], mine))
+    return _compare_pairs(pairs, nodes, root, gradient)
+
+
+def _compare_pairs(pairs, nodes, root, gradient):
+    """The rows of compare_grads for (name, node, hand-derived grad) triples."""
+    for name, node, _ in pairs:
         if not node.requires_grad:
-            raise ValueError(f"node {label!r} does not require grad, so it has no gradient")
-        seed = _seed(root, gradient)
-        _run_minigrad_backward(root, seed, nodes)
+            raise ValueError(f"node {name!r} does not require grad, so it has no gradient")
+    seed = _seed(root, gradient)
+    _run_minigrad_backward(root, seed, nodes)
+    rows, truth, magnitudes = [], None, None
+    for name, node, mine in pairs:
         mine = np.asarray(_np(mine))
         engine = np.zeros_like(_np(node.data)) if node.grad is None else _np(node.grad)
         note = f"shape {mine.shape} != {engine.shape}" if mine.shape != engine.shape else ""
@@ -651,7 +669,232 @@ def compare_grads(grads, root, gradient=None):
             ok = v.ok
         else:
             ok = not note and verdict(mine, engine, dtype=engine.dtype).ok
-        rows.append(Row(node, label, node._op.name if node._op else "leaf", node.shape,
+        rows.append(Row(node, name, node._op.name if node._op else "leaf", node.shape,
                         _exact(mine, engine), ok, None, max_abs_diff(mine, engine), True, ok,
                         note, None, v))
-    return Report(rows, "hand-derived grads vs minigrad's backward")
+    return Report(rows, "hand-derived grads vs minigrad's backward", reference="engine")
+
+
+# ---- ninja mode: pair dX with X by name, find the first wrong line ------------------------
+#
+# A wrong line in a hand-derived backward pass turns every gradient after it wrong too, since
+# each one is computed from the one before. The line to fix is where the chain first breaks:
+# a node whose own gradient is wrong while the gradients of everything it feeds are right.
+
+@dataclass(eq=False)
+class NinjaReport(Report):
+    """compare_grads' rows, plus the diagnosis: root causes first, advice, what is left to do.
+
+    `roots` are the mismatching rows whose consumers' gradients all match (nearest to the
+    loss first), `todo` the gradient names still unset (None), `advice` name -> text.
+    """
+
+    roots: list = field(default_factory=list)
+    todo: list = field(default_factory=list)
+    advice: dict = field(default_factory=dict)
+
+    @property
+    def ok(self):
+        return not self.todo and bool(self.rows) and all(row.close for row in self.rows)
+
+    @property
+    def first(self):
+        """The name of the first wrong step (None when there is none)."""
+        return self.roots[0].name if self.roots else None
+
+    def summary(self):
+        """One line: "all N gradients match", "not yet: ..." or "wrong: ..."."""
+        wrong = self.failures()
+        if wrong:
+            line = (f"ninja: wrong: d{self.first} first ({len(wrong)} of {len(self.rows)} "
+                    "checked gradients differ from the engine's")
+            line += f"; not yet: {len(self.todo)} to do)" if self.todo else ")"
+            return line
+        if self.todo:
+            return (f"ninja: not yet: {len(self.todo)} of {len(self.todo) + len(self.rows)} "
+                    f"gradients to derive ({', '.join(self.todo)}); the {len(self.rows)} "
+                    "done so far match")
+        if not self.rows:
+            return "ninja: not yet: no gradient to check (name yours dX for a tensor X)"
+        return f"ninja: all {len(self.rows)} gradients match the engine's"
+
+    def __str__(self):
+        out = [self.summary()]
+        for i, row in enumerate(self.roots, 1):
+            out.append("")
+            out.append(f"{i}. {self.advice[row.name]}")
+        if self.rows:
+            out += ["", Report.__str__(self)]
+        return "\n".join(out)
+
+    __repr__ = __str__
+
+
+def ninja(namespace, loss, names=None, gradient=None):
+    """Check a hand-derived backward pass: each `dX` in `namespace` against the engine's X.grad.
+
+        report = minigrad.check.ninja(locals(), loss)
+        print(report)       # the first wrong step, the rule to read, then the table
+
+    `namespace` maps names to values (`locals()` or `globals()` of the lecture's code). Every
+    `dX` whose `X` is a tensor under `loss` (matched by identity, so no labels are needed)
+    is compared, as compare_grads does. `names` limits the check to these gradient names
+    ("dlogits"); a listed name that is missing from the namespace, or set to None, counts as
+    not done yet, and so does any paired `dX` that is None. Runs `loss.backward(gradient)`
+    if `loss.grad` is None.
+
+    The report's `roots` are the first wrong steps: mismatching nodes whose consumers'
+    gradients all match (a consumer nobody derived counts as matching: the engine's own).
+    Each comes with the rules that send it its gradient, quoted from minigrad/ops.py, and a
+    shape mistake with advice on the sum that is missing or extra.
+    """
+    nodes = graph_nodes(loss)
+    under = {id(n): n for n in nodes}
+    wanted = None if names is None else ["d" + n if not n.startswith("d") else n
+                                          for n in names]
+    candidates = wanted if wanted is not None else [
+        k for k in namespace if isinstance(k, str) and len(k) > 1 and k.startswith("d")]
+    pairs, todo = [], []
+    for dname in candidates:
+        x = namespace.get(dname[1:])
+        if not (isinstance(x, Tensor) and id(x) in under):
+            if wanted is None:
+                continue  # a dX with no tensor X under the loss is not a gradient of ours
+            known = sorted(k[1:] for k in namespace if isinstance(k, str) and k.startswith("d")
+                           and isinstance(namespace.get(k[1:]), Tensor)
+                           and id(namespace[k[1:]]) in under)
+            raise KeyError(f"{dname!r}: no tensor named {dname[1:]!r} under the loss in this "
+                           f"namespace; the tensors with a dX are: {', '.join(known) or '-'}")
+        mine = namespace.get(dname)
+        if mine is None:
+            todo.append(dname)
+            continue
+        if not x.requires_grad:
+            raise ValueError(f"{dname[1:]!r} does not require grad, so it has no gradient")
+        pairs.append((dname[1:], x, mine))
+    seen, unique = set(), []
+    for pair in pairs:  # one row per node, even when two names point at it
+        if id(pair[1]) not in seen:
+            seen.add(id(pair[1]))
+            unique.append(pair)
+    report = _compare_pairs(unique, nodes, loss, gradient) if unique else \
+        Report([], reference="engine")
+    roots = _root_causes(report, nodes)
+    advice = {row.name: _diagnose(row, unique, nodes) for row in roots}
+    return NinjaReport(report.rows, "hand-derived grads vs minigrad's backward", "engine",
+                       roots, todo, advice)
+
+
+def _consumers(nodes):
+    """id(node) -> the nodes that take it as an input (the graph only stores parents)."""
+    out = {}
+    for node in nodes:
+        for p in node._parents:
+            out.setdefault(id(p), []).append(node)
+    return out
+
+
+def _root_causes(report, nodes):
+    """Mismatching rows whose nearest checked consumers all match, nearest the loss first.
+
+    Nodes nobody derived are looked through: their gradient is the engine's, hence right.
+    """
+    consumers = _consumers(nodes)
+    checked = {id(r.node): r for r in report.rows}
+    order = {id(n): i for i, n in enumerate(nodes)}
+    roots = []
+    for row in report.failures():
+        stack, seen, fine = list(consumers.get(id(row.node), [])), set(), True
+        while stack and fine:
+            c = stack.pop()
+            if id(c) in seen:
+                continue
+            seen.add(id(c))
+            if id(c) in checked:
+                fine = checked[id(c)].close
+            else:
+                stack.extend(consumers.get(id(c), []))
+        if fine:
+            roots.append(row)
+    return sorted(roots, key=lambda r: -order[id(r.node)])
+
+
+def _diagnose(row, pairs, nodes):
+    """What a learner reads about one root cause: where, why, and the rules to read."""
+    name, node = row.name, row.node
+    mine = next(np.asarray(_np(m)) for n, x, m in pairs if x is node)
+    made = f"made by {node._op.name}" if node._op is not None else "a leaf (a parameter)"
+    lines = [f"d{name} is the first wrong step: {name} {tuple(node.shape)}, {made}."]
+    if mine.shape != tuple(node.shape):
+        lines.append("   " + shape_advice(name, mine.shape, tuple(node.shape)))
+    else:
+        lines.append(f"   Every gradient it is computed from matches; yours differs by up to "
+                     f"{row.grad_max_abs_diff:.3g}.")
+    names = {id(x): n for n, x, _ in pairs}
+    consumers, shown = _consumers(nodes), set()
+    for c in consumers.get(id(node), []):
+        chain = [c]  # through unnamed one-consumer nodes (the -1 * x of a subtraction)
+        while not (names.get(id(chain[-1])) or chain[-1].label) \
+                and len(consumers.get(id(chain[-1]), [])) == 1:
+            chain.append(consumers[id(chain[-1])][0])
+        out = names.get(id(chain[-1])) or chain[-1].label or "an unnamed node"
+        ops = [t._op for t in chain]
+        lines.append(f"   {name} feeds {' -> '.join(op.name for op in ops)} -> {out}; "
+                     "its gradient comes from:")
+        for op in ops:
+            if type(op) not in shown:
+                shown.add(type(op))
+                lines.append(f"     minigrad/ops.py, {type(op).__name__}:")
+                lines += ["       " + line for line in backward_rule(op).splitlines()]
+    return "\n".join(lines)
+
+
+def backward_rule(op):
+    """An op's derivation comment and its backward method, as written in minigrad/ops.py."""
+    import inspect
+    import textwrap
+
+    cls = type(op)
+    try:
+        source = inspect.getsource(cls).splitlines()
+        backward = textwrap.dedent(inspect.getsource(cls.backward)).rstrip()
+    except (OSError, TypeError):  # no source file (a frozen install)
+        return f"{cls.__name__}.backward (source not available)"
+    comment = []
+    for line in source[1:]:
+        if not line.strip().startswith("#"):
+            break
+        comment.append(line.strip())
+    return "\n".join(comment + [backward])
+
+
+def shape_advice(name, mine, want):
+    """Advice for a hand-derived gradient of shape `mine` where the tensor has shape `want`.
+
+    The usual cause is broadcasting: X was stretched in the forward pass, so dX must be
+    summed back over the stretched axes, keeping size-1 axes that X has and dropping the
+    leading ones it lacks.
+    """
+    mine, want = tuple(mine), tuple(want)
+    head = f"your d{name} is {mine}; {name} is {want}: "
+    if len(mine) == 2 and mine == want[::-1] and mine != want:
+        return head + "transpose it (a matmul's gradients: dA = dY @ B.T, dB = A.T @ dY)"
+    squeeze = tuple(s for s in mine if s != 1) == tuple(s for s in want if s != 1)
+    if squeeze and len(mine) > len(want) and mine[len(mine) - len(want):] == want:
+        extra = len(mine) - len(want)
+        axes = ", ".join(str(i) for i in range(extra))
+        return head + f"sum over axis {axes} without keepdim (or .view{want})"
+    if squeeze and len(mine) < len(want):
+        return head + f"sum with keepdim=True (or .view{want})"
+    lead = len(mine) - len(want)
+    if lead >= 0 and all(w in (1, m) for w, m in zip(want, mine[lead:])):
+        dropped = list(range(lead))
+        kept = [lead + i for i, (w, m) in enumerate(zip(want, mine[lead:])) if w == 1 and m != 1]
+        parts = []
+        if dropped:
+            parts.append(f"sum over axis {', '.join(map(str, dropped))} without keepdim")
+        if kept:
+            parts.append(f"sum over axis {', '.join(map(str, kept))} with keepdim=True")
+        return head + f"{name} was broadcast in the forward pass, so " + " and ".join(parts)
+    return head + f"a gradient always has its tensor's shape {want}; check the axis you " \
+        "summed over, or whether a matmul's operands are swapped"
