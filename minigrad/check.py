@@ -711,12 +711,14 @@ class NinjaReport(Report):
             line += f"; not yet: {len(self.todo)} to do)" if self.todo else ")"
             return line
         if self.todo:
+            done = f"; the {len(self.rows)} done so far match" if self.rows else ""
             return (f"ninja: not yet: {len(self.todo)} of {len(self.todo) + len(self.rows)} "
-                    f"gradients to derive ({', '.join(self.todo)}); the {len(self.rows)} "
-                    "done so far match")
+                    f"gradients to derive ({', '.join(self.todo)}){done}")
         if not self.rows:
             return "ninja: not yet: no gradient to check (name yours dX for a tensor X)"
-        return f"ninja: all {len(self.rows)} gradients match the engine's"
+        count = f"all {len(self.rows)} gradients match" if len(self.rows) > 1 else \
+            "the gradient matches"
+        return f"ninja: {count} the engine's"
 
     def __str__(self):
         out = [self.summary()]
