@@ -36,11 +36,12 @@ without numbers are compared as text, memory addresses masked, and reported apar
 A second count is printed beside the strict one: numbers that are both below `--noise`
 (1e-6) in magnitude count as equal there. Such numbers are float32 rounding noise, e.g. the
 lecture's `maxdiff: 4.656612873077393e-10` between a hand-derived gradient and torch's: they
-depend on which kernel rounded where (torch's backward kernels fuse multiply-adds), not on
-the arithmetic being right, and minigrad gets other noise or an exact 0.0.
+depend on which kernel rounded where (the order in which a matrix product sums, which
+changes with the operands' memory layout), not on the arithmetic being right; minigrad's
+backward computes the lecture's own formulas and mostly prints an exact 0.0.
 
 Both runs are single-threaded (OMP_NUM_THREADS=1, torch.set_num_threads(1)), so the times
-compare like with like and do not depend on what else runs on the machine.
+compare one core against one core.
 """
 
 import argparse
