@@ -110,6 +110,7 @@ def test_runner_on_a_tiny_notebook(tmp_path, capsys):
     assert "printed numeric lines matched 5/6 (83.3%); 5/6 with rounding noise" in printed
     assert report["numeric_matched_noise"] == 5
     assert "cell 4 fails on minigrad only: AttributeError" in printed
+    assert "cell 5 fails on torch (not compared): ZeroDivisionError" in printed
     assert "time: torch" in printed
 
 

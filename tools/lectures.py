@@ -222,7 +222,8 @@ def same_line(expected, actual, noise=0.0):
 def compare(torch_cells, minigrad_cells, noise=1e-6):
     """The counts for one notebook, and the minigrad-only failures and differing lines."""
     ours = {c["cell"]: c for c in minigrad_cells}
-    report = {"cells": len(torch_cells), "torch_failing": 0, "minigrad_only_failing": [],
+    report = {"cells": len(torch_cells), "torch_failing": 0, "torch_errors": [],
+              "minigrad_only_failing": [],
               "numeric": 0, "numeric_matched": 0, "numeric_matched_noise": 0, "text": 0,
               "text_matched": 0, "differing": [],
               "torch_seconds": sum(c["seconds"] for c in torch_cells),
@@ -230,6 +231,7 @@ def compare(torch_cells, minigrad_cells, noise=1e-6):
     for cell in torch_cells:
         if cell["error"] is not None:
             report["torch_failing"] += 1
+            report["torch_errors"].append((cell["cell"], cell["error"]))
             continue  # a cell that fails on torch is no reference for minigrad
         mine = ours.get(cell["cell"], {"error": "not run", "lines": []})
         if mine["error"] is not None:
@@ -261,6 +263,8 @@ def print_report(name, r, show):
           f"{r['numeric_matched_noise']}/{r['numeric']} with rounding noise as equal; "
           f"other lines matched {r['text_matched']}/{r['text']}")
     print(f"  time: torch {r['torch_seconds']:.1f} s, minigrad {r['minigrad_seconds']:.1f} s")
+    for cell, error in r["torch_errors"]:
+        print(f"  cell {cell} fails on torch (not compared): {error}")
     for cell, error in failing:
         print(f"  cell {cell} fails on minigrad only: {error}")
     for cell, expected, actual in r["differing"][:show]:
