@@ -617,35 +617,38 @@ class RunLock:
 
 # ---- training --------------------------------------------------------------------------
 
-class ProgressBar:
-    """A one-line progress bar on stderr: steps, rate, ETA and the running loss."""
+class _LogLines:
+    """A log file's view of tqdm: each redraw ('\\r' + status) becomes a line of its own."""
 
-    def __init__(self, total, start=0, width=30, stream=None):
-        # sys.stderr looked up now, not at import: redirect_stderr and capsys then see the bar
-        stream = sys.stderr if stream is None else stream
-        self.total, self.start, self.width, self.stream = total, start, width, stream
-        self.t0 = self.last = time.perf_counter()
-        self.tty = stream.isatty()
+    def __init__(self, stream):
+        self.stream, self.last = stream, None
 
-    def update(self, step, loss, force=False):
-        now = time.perf_counter()
-        # a terminal redraws 10 times a second; a log file gets a line every 10%
-        due = now - self.last >= 0.1 if self.tty else (step * 10) % self.total < 10
-        if not (due or force):
-            return
-        self.last = now
-        done = (step - self.start) / max(now - self.t0, 1e-9)
-        eta = (self.total - step) / max(done, 1e-9)
-        filled = int(self.width * step / self.total)
-        bar = "#" * filled + "-" * (self.width - filled)
-        line = (f"[{bar}] {step:>7}/{self.total} {done:7.0f} it/s eta {eta:5.0f}s "
-                f"loss {loss:.4f}")
-        self.stream.write(("\r" + line) if self.tty else line + "\n")
+    def write(self, text):
+        text = text.replace("\r", "").rstrip()
+        done = text.partition("[")[0]  # "100%|####| 200/200 ", without the time and rate
+        if text and done != self.last:  # close() redraws the last status once more
+            self.stream.write(text + "\n")
+            self.last = done
+
+    def flush(self):
         self.stream.flush()
 
-    def close(self):
-        if self.tty:
-            self.stream.write("\n")
+
+def progress_bar(total, start=0):
+    """tqdm's bar on stderr: steps, rate, ETA, and the running loss as its postfix.
+
+    tqdm redraws at most 10 times a second on a terminal; into a log file (not a terminal)
+    it writes one line every 10% of the run. Its update costs about 1.2 us per step (the
+    hand-made bar it replaced cost 0.6 us): 0.05% of a 32 x 200 step (2.3 ms).
+    """
+    from tqdm import tqdm  # here: the library functions of this module work without it
+
+    stream = sys.stderr  # looked up now, not at import: redirect_stderr and capsys see it
+    tty = stream.isatty()
+    return tqdm(total=total, initial=start, file=stream if tty else _LogLines(stream),
+                unit="step", dynamic_ncols=tty,
+                mininterval=0.1 if tty else 0, miniters=None if tty else max(1, total // 10),
+                maxinterval=10 if tty else float("inf"), smoothing=0.1)
 
 
 def train(args):
@@ -721,7 +724,7 @@ def _train(args, out, lock):
             stale.unlink(missing_ok=True)
     print(f"{n_words} words, vocabulary {len(vocab)}, {Xtr.shape[0]} training examples, "
           f"{sum(p.numel() for p in model.parameters())} parameters; {steps} steps")
-    bar = ProgressBar(steps, start=meta["step"])
+    bar = progress_bar(steps, start=meta["step"])
     t0, window = time.perf_counter(), meta["loss_window"]  # saved with every checkpoint
     for step in range(meta["step"], steps):
         ix = rng.integers(0, Xtr.shape[0], args.batch_size)
@@ -738,7 +741,9 @@ def _train(args, out, lock):
             window.clear()
         elif step == steps - 1:  # the last, partial window: its mean, raw losses kept too
             meta["losses"].append(float(np.mean(window)))
-        bar.update(step + 1, loss.item(), force=step == steps - 1)
+        if (step + 1) % 100 == 0 or step == steps - 1:  # a new string every step costs 2 us
+            bar.set_postfix_str(f"loss {loss.item():.4f}", refresh=False)
+        bar.update(1)
         if (step + 1) % args.checkpoint_every == 0 or step == steps - 1:
             meta.update(step=step + 1, rng=rng.bit_generator.state)
             save_checkpoint(ckpt, model, optimizer, meta)
