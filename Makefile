@@ -1,7 +1,9 @@
 # Two commands do all the set-up on a fresh machine (see README.md):
 #   make run    train makemore briefly, print losses, sample 20 names, draw one step's graph
-#   make test   the whole test suite, torch as the oracle and the real `dot` for pictures
-# Everything goes into a local virtual environment (.venv); graphviz's `dot` comes from apt.
+#   make test   the whole test suite, torch as the oracle, the real `dot` for pictures and a
+#               headless Chromium for the step-through page
+# Everything goes into a local virtual environment (.venv); graphviz's `dot` and chromium come
+# from apt.
 
 PYTHON ?= python3
 VENV := .venv
@@ -10,7 +12,7 @@ OUT ?= out
 # apt-get needs root; use sudo where we are not root and sudo exists.
 SUDO := $(shell [ "$$(id -u)" -ne 0 ] && command -v sudo)
 
-.PHONY: run full test parity-levels bench bench-smoke dot venv clean
+.PHONY: run full test parity-levels bench bench-smoke dot chromium venv clean
 
 $(VENV)/.base: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +32,12 @@ dot:
 	@command -v dot >/dev/null || { $(SUDO) apt-get update -qq && \
 	  $(SUDO) apt-get install -y -qq --no-install-recommends graphviz; }
 
+# Headless Chromium from Debian's packages: the test of the backward step-through page
+# (tests/test_steps.py) drives it over the DevTools protocol; no driver, no browser download.
+chromium:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
+	  $(SUDO) apt-get install -y -qq --no-install-recommends chromium; }
+
 run: $(VENV)/.base dot
 	$(PY) -m models.makemore train --out $(OUT)
 
@@ -38,7 +46,7 @@ full: $(VENV)/.base dot
 
 # MINIGRAD_VERDICT_STATS: the last line says how many float32 comparisons ran, and how close
 # minigrad's float32 error came to the verdict's bound (tests/conftest.py).
-test: $(VENV)/.test dot
+test: $(VENV)/.test dot chromium
 	MINIGRAD_VERDICT_STATS=1 $(PY) -m pytest
 
 # The float32 parity tests once per SIMD kernel level numpy and torch offer on this CPU.

@@ -95,6 +95,7 @@ _TENSOR_ATTRS = 'shape="plain"'
 _OP_ATTRS = _attrs({"shape": "box", "style": "rounded,filled", "fillcolor": "#f3f3f3",
                     "color": "#888888", "margin": "0.08,0.03", "height": "0.3",
                     "width": "0.4"})
+_CURRENT_OP_ATTRS = _OP_ATTRS.replace("#f3f3f3", labels.STEP_COLOURS["current"])
 _STUB_ATTRS = _attrs({"shape": "plaintext", "label": "⋯", "fontsize": "14",
                       "fontcolor": labels.MUTED})
 _STUB_EDGE_ATTRS = _attrs({"style": "dashed", "color": "#999999"})
@@ -164,7 +165,7 @@ def _graph_label(root, check, max_depth, title, cut):
 
 
 def build(root, *, rankdir="auto", check=None, collapse=(), max_depth=None, clusters=True,
-          fold_scalars=True, title=None):
+          fold_scalars=True, title=None, steps=None):
     """The body of the DOT graph for `root`, as a list of lines (tab-indented, newline-ended).
 
     Options (shared by to_dot, draw_graph and render):
@@ -179,14 +180,18 @@ def build(root, *, rankdir="auto", check=None, collapse=(), max_depth=None, clus
       clusters      draw scopes as labelled clusters (True) or ignore scopes (False).
       fold_scalars  draw unnamed 0-d constants (the -1 of `a - b`) inside their op node.
       title         a line of text at the top of the picture.
+      steps         for one frame of a backward step-through (steps.py): a dict from
+                    id(tensor) to "pending", "final" or "current"; the current tensor's op
+                    (whose backward runs next) is highlighted too.
     """
     if not hasattr(root, "_parents"):
         raise TypeError(f"expected a minigrad Tensor, got {type(root).__name__}")
     with _gc_paused():
-        return _build(root, rankdir, check, collapse, max_depth, clusters, fold_scalars, title)
+        return _build(root, rankdir, check, collapse, max_depth, clusters, fold_scalars, title,
+                      steps)
 
 
-def _build(root, rankdir, check, collapse, max_depth, clusters, fold_scalars, title):
+def _build(root, rankdir, check, collapse, max_depth, clusters, fold_scalars, title, steps):
     if rankdir not in RANKDIRS + ("auto",):
         raise ValueError(f"rankdir must be 'auto' or one of {RANKDIRS}, got {rankdir!r}")
     if max_depth is not None and (not isinstance(max_depth, int) or max_depth < 0):
@@ -212,7 +217,8 @@ def _build(root, rankdir, check, collapse, max_depth, clusters, fold_scalars, ti
             t._op.name if t._op is not None else ("param" if t.requires_grad else "const"))
         tid = tensor_id[id(t)] = quote(ids.make(name))
         table = labels.tensor_label(t, str(name), _role(t, root), backward_ran,
-                                          _row_for(check, t), check is not None, one_line)
+                                    _row_for(check, t), check is not None, one_line,
+                                    steps.get(id(t)) if steps else None)
         nodes.append((tid, f"{_TENSOR_ATTRS} label=<{table}>", getattr(t, "scope", None),
                       "tensor"))
 
@@ -230,7 +236,8 @@ def _build(root, rankdir, check, collapse, max_depth, clusters, fold_scalars, ti
         op = t._op
         oid = quote(ids.make(f"{tid[1:-1]}.{op.name}"))
         folded = [p for p in autograd.inputs(t) if fold_scalars and _foldable(p, root)]
-        nodes.append((oid, f"{_OP_ATTRS} label=<{labels.op_label(op, folded)}>", scope, "op"))
+        attrs = _CURRENT_OP_ATTRS if steps and steps.get(id(t)) == "current" else _OP_ATTRS
+        nodes.append((oid, f"{attrs} label=<{labels.op_label(op, folded)}>", scope, "op"))
         for p in autograd.inputs(t):
             if id(p) in tensor_id:
                 edges.append((tensor_id[id(p)], oid, ""))

@@ -13,6 +13,7 @@ Nothing here walks the graph or knows about DOT syntax beyond the label itself.
 import functools
 import html
 import math
+import re
 
 import numpy as np
 
@@ -25,6 +26,10 @@ ROLE_COLOURS = {
     "intermediate": "#ffffff",  # made by an op
     "root": "#e6d4ff",          # the tensor the picture was drawn from (usually the loss)
 }
+# Backward step by step (steps.py): a grad not yet final, final, and the one that just became
+# final. Pending grads keep their text, drawn in the cell's own colour: every frame then has
+# the same node sizes, so dot lays every frame out alike and the picture does not jump.
+STEP_COLOURS = {"final": "#c8efcf", "current": "#ffd54f"}
 # Parity with torch (a minigrad.check report): exact, within tolerance, mismatched.
 PARITY_COLOURS = {"exact": "#b9f2c4", "close": "#ffe08a", "mismatch": "#ff9c9c"}
 ALARM = "#d40000"    # NaN / inf: a red border and "nan!" in red
@@ -135,18 +140,23 @@ def _parity(row):
     return PARITY_COLOURS["mismatch"], "MISMATCH" + detail
 
 
+_COLOUR = re.compile(r' COLOR="[^"]*"')
 _ROW_NAMES = {k: font(k, MUTED, 9) for k in ("data", "grad", "torch")}
 
 
-def tensor_label(t, name, role, backward_ran, row=None, compared=False, one_line=False):
+def tensor_label(t, name, role, backward_ran, row=None, compared=False, one_line=False,
+                 step=None):
     """The HTML label of one tensor node (a table; its border colour and width carry alarms).
 
     `row` is this tensor's minigrad.check row; `compared` says a report was given at all, so
-    a tensor missing from it can say so instead of looking like it passed.
+    a tensor missing from it can say so instead of looking like it passed. `step` is this
+    tensor's state in a backward step-through: "pending", "final", "current" or None.
     """
     header_fill = ROLE_COLOURS[role]
     parity = _parity(row)
     body_fill = parity[0] if parity else header_fill
+    if step in STEP_COLOURS:
+        body_fill = STEP_COLOURS[step]
     border, width = "#444444", 1
     data = t._data
     info = _shape_dtype(data.shape, data.dtype)
@@ -179,6 +189,8 @@ def tensor_label(t, name, role, backward_ran, row=None, compared=False, one_line
                 grad_text += " " + font("all zero!", SUSPECT, bold=True)
                 if width < 3:
                     border, width = SUSPECT, 2
+        if step == "pending":  # same text, invisible: the node keeps its size (see above)
+            grad_text = font(_COLOUR.sub("", grad_text), body_fill)
         cells.append(("grad", grad_text))
     if parity:
         cells.append(("torch", font(html.escape(parity[1]), size=9)))
