@@ -653,6 +653,12 @@ def progress_bar(total, start=0):
 
 def train(args):
     """Check --out, take its lock, then train (see _train); the lock goes when this returns."""
+    if getattr(args, "diagnostics", False):
+        try:
+            from viz.diagnostics import figure
+            figure()  # matplotlib missing: say so now, not after the training
+        except ImportError as e:
+            raise CommandError(f"--diagnostics: {e}") from None
     out = Path(args.out)
     created = prepare_out(out)
     try:
@@ -724,6 +730,10 @@ def _train(args, out, lock):
             stale.unlink(missing_ok=True)
     print(f"{n_words} words, vocabulary {len(vocab)}, {Xtr.shape[0]} training examples, "
           f"{sum(p.numel() for p in model.parameters())} parameters; {steps} steps")
+    recorder = None
+    if getattr(args, "diagnostics", False):  # the part 3 lecture's plots (viz/diagnostics.py)
+        from viz.diagnostics import Recorder
+        recorder = Recorder(model.parameters())
     bar = progress_bar(steps, start=meta["step"])
     t0, window = time.perf_counter(), meta["loss_window"]  # saved with every checkpoint
     for step in range(meta["step"], steps):
@@ -735,6 +745,8 @@ def _train(args, out, lock):
         # the lectures' step decay: lr 0.1, then 0.01 for the second half
         optimizer.param_groups[0]["lr"] = 0.1 if step < steps // 2 else 0.01
         optimizer.step()
+        if recorder is not None:  # after the update, as the lecture's update:data ratios
+            recorder.record(loss, optimizer.param_groups[0]["lr"], snapshot=step == steps - 1)
         window.append(loss.item())
         if len(window) == LOSS_WINDOW:
             meta["losses"].append(float(np.mean(window)))
@@ -757,6 +769,10 @@ def _train(args, out, lock):
         print(f"{name:5s} loss {value:.4f}")
     print(f"trained {steps} steps in {elapsed:.1f} s; checkpoint {ckpt}")
     plot_losses(meta["losses"], out / "loss.png")
+    if recorder is not None and recorder.grad_data:
+        print(recorder.summary())
+        for path in recorder.write_pngs(out):
+            print(f"diagnostics {path}")
     return model, vocab, meta
 
 
@@ -942,6 +958,9 @@ def main(argv=None):
     p.add_argument("--tune-malloc", action="store_true",
                    help="keep freed memory in the process (glibc): faster at large batches")
     p.add_argument("--no-graph", action="store_true", help="skip drawing the graph")
+    p.add_argument("--diagnostics", action="store_true",
+                   help="write the part 3 lecture's plots to --out (tanh activations and "
+                        "saturation, gradients, grad:data and update:data ratios; matplotlib)")
     p.add_argument("-n", type=bounded("n"), default=20, help="names to sample after training")
 
     p = sub.add_parser("sample", help="sample names from a trained checkpoint")
