@@ -16,6 +16,7 @@ from browser import Browser, find_chromium
 
 import minigrad
 import viz
+import viz.steps
 from viz import examples, labels
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -171,3 +172,11 @@ def test_html_page_slider_in_headless_chromium(tmp_path):
         assert any("probe" in e for e in browser.errors())
     finally:
         browser.close()
+
+
+@needs_dot
+def test_command_line_writes_the_neuron_frames(tmp_path, capsys):
+    viz.steps.main(["neuron", "--out", str(tmp_path)])
+    assert sorted(p.name for p in tmp_path.iterdir()) == \
+        [f"step_{k:02d}.svg" for k in range(1, 11)] + ["steps.html"]
+    assert "10 frames" in capsys.readouterr().out

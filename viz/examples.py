@@ -5,6 +5,9 @@
 - seed_graph, seed_graph_collapsed: the backprop-ninja forward cell (notebook cell 156)
            with random parameters, every intermediate labelled and one scope per layer,
            drawn expanded (layers as clusters) and with every layer collapsed to one box.
+- steps_neuron/: backward step by step on the neuron (viz.steps): one SVG per frame and
+           steps.html, the page with a slider; steps_lecture_*.png: frames of the lecture's
+           step, when the gradient of `logits`, of `h` and of `W1` became final.
 
 Each picture is written as .svg and .png. The functions that build the graphs are importable
 (`neuron()`, `seed_graph()`), so tests and notebooks can draw the same graphs.
@@ -16,7 +19,9 @@ import os
 import minigrad
 
 from .render import render
+from .steps import backward_steps, run_dot, write_steps
 
+LECTURE_FRAMES = ("logits", "h", "W1")  # pictures of the lecture's step-through
 SEED_SCOPES = ("embedding", "linear1", "batchnorm", "tanh", "linear2", "cross_entropy")
 
 
@@ -136,6 +141,16 @@ def main(argv=None):
             print(render(root, stem, format=format, **options))
         if not args.keep_gv:
             os.remove(stem + ".gv")
+
+    paths = write_steps(backward_steps(neuron()), os.path.join(args.out, "steps_neuron"))
+    print(f"{os.path.dirname(paths[0])}: {len(paths) - 1} frames and {paths[-1]}")
+    steps = backward_steps(seed_graph())
+    for step in steps:
+        if step.name in LECTURE_FRAMES:
+            path = os.path.join(args.out, f"steps_lecture_{step.index:02d}_{step.name}.png")
+            with open(path, "wb") as f:
+                f.write(run_dot(step.dot, "png:cairo:gd", dpi=72))  # a palette PNG: small
+            print(path)
 
 
 if __name__ == "__main__":

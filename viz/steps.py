@@ -80,16 +80,22 @@ def backward_steps(root, **options):
     return frames
 
 
-def svg_of(dot_source):
-    """Run `dot -Tsvg` on DOT text; the SVG as a string."""
+def run_dot(dot_source, format="svg", dpi=None):
+    """Run `dot -T<format>` on DOT text; the picture's bytes."""
     dot = shutil.which("dot")
     if dot is None:
         raise DotNotFound(f"Graphviz `dot` was not found on PATH; {INSTALL_HINT}")
-    done = subprocess.run([dot, "-Tsvg"], input=dot_source, capture_output=True, text=True,
-                          check=False)
+    extra = [f"-Gdpi={float(dpi)}"] if dpi else []
+    done = subprocess.run([dot, f"-T{format}", *extra], input=dot_source.encode(),
+                          capture_output=True, check=False)
     if done.returncode != 0:
-        raise RuntimeError(f"dot failed (exit {done.returncode}): {done.stderr.strip()}")
+        raise RuntimeError(f"dot failed (exit {done.returncode}): {done.stderr.decode()}")
     return done.stdout
+
+
+def svg_of(dot_source):
+    """Run `dot -Tsvg` on DOT text; the SVG as a string."""
+    return run_dot(dot_source).decode("utf-8")
 
 
 _ID = re.compile(r'\b(id|href|xlink:href)="(#?)([^"]*)"')
@@ -194,3 +200,24 @@ its op, whose backward runs next. Blank grad cells are still pending.</p>
 </body>
 </html>
 """
+
+
+def main(argv=None):
+    """`python -m viz.steps [neuron|lecture] --out DIR`: the frames and the page of an example."""
+    import argparse
+
+    from . import examples
+
+    parser = argparse.ArgumentParser(prog="python -m viz.steps", description=main.__doc__)
+    parser.add_argument("example", nargs="?", choices=["neuron", "lecture"], default="neuron",
+                        help="micrograd's neuron (10 frames) or the lecture's training step "
+                             "(the backprop-ninja forward cell, one frame per tensor)")
+    parser.add_argument("--out", default=os.path.join("out", "steps"))
+    args = parser.parse_args(argv)
+    root = examples.neuron() if args.example == "neuron" else examples.seed_graph()
+    paths = write_steps(backward_steps(root), args.out)
+    print(f"{len(paths) - 1} frames in {args.out}; open {paths[-1]} in a browser")
+
+
+if __name__ == "__main__":
+    main()
