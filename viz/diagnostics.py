@@ -40,8 +40,22 @@ def _array(x):
     return np.asarray(x, dtype=np.float64)
 
 
+def _values(x):
+    """A Tensor's values as they are (no float64 copy): for the per-step ratios."""
+    return x.detach().numpy() if hasattr(x, "detach") else np.asarray(x)
+
+
 def _std(a):
-    return float(np.std(a, ddof=1)) if a.size > 1 else math.nan  # torch's unbiased std
+    """torch's unbiased std, sqrt(sum((a - mean)**2) / (n - 1)), in float64.
+
+    Written out rather than np.std, which costs about 25 us a call on these small arrays:
+    the per-step ratios take 14 of them, a third of a 32 x 200 training step.
+    """
+    if a.size < 2:
+        return math.nan
+    d = a.astype(np.float64).ravel()
+    d -= d.sum() / d.size
+    return math.sqrt(d.dot(d) / (d.size - 1))
 
 
 def _grad(t):
@@ -107,6 +121,8 @@ class Recorder:
     `record(loss, lr)` after every optimizer step appends each parameter's grad:data ratio
     and log10 update:data ratio, and keeps the tanh layers' activations and gradients and
     the weights' gradients of that step (copies: the next step may overwrite them).
+    The ratios cost about 0.15 ms a step for makemore's 7 parameters (a 32 x 200 step takes
+    about 1.2 ms); the snapshot is the costly part, so makemore takes it at the last step only.
     """
 
     def __init__(self, parameters):
@@ -118,8 +134,14 @@ class Recorder:
         self.weights = []       # [(name, shape, gradient, grad:data)] of the 2-d parameters
 
     def record(self, loss, lr, snapshot=True):
-        self.grad_data.append([grad_data_ratio(p) for p in self.parameters])
-        self.update_data.append([update_data_ratio(p, lr) for p in self.parameters])
+        grad_data, update_data = [], []
+        for p in self.parameters:
+            # std(lr * g) = |lr| std(g): one std of the gradient serves both ratios
+            ratio = _std(_values(p.grad)) / _std(_values(p))
+            grad_data.append(ratio)
+            update_data.append(math.log10(abs(lr) * ratio))
+        self.grad_data.append(grad_data)
+        self.update_data.append(update_data)
         if snapshot:
             self.snapshot(loss)
 
