@@ -16,7 +16,6 @@ from browser import Browser, find_chromium
 
 import minigrad
 import viz
-import viz.steps
 from viz import examples, labels
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -176,7 +175,7 @@ def test_html_page_slider_in_headless_chromium(tmp_path):
 
 @needs_dot
 def test_command_line_writes_the_neuron_frames(tmp_path, capsys):
-    viz.steps.main(["neuron", "--out", str(tmp_path)])
+    examples.main(["--steps", "neuron", "--out", str(tmp_path)])
     assert sorted(p.name for p in tmp_path.iterdir()) == \
         [f"step_{k:02d}.svg" for k in range(1, 11)] + ["steps.html"]
     assert "10 frames" in capsys.readouterr().out

@@ -127,7 +127,15 @@ def main(argv=None):
                         help="directory for the pictures (default: docs/img)")
     parser.add_argument("--keep-gv", action="store_true",
                         help="keep the .gv DOT sources next to the pictures")
+    parser.add_argument("--steps", choices=["neuron", "lecture"],
+                        help="only the backward step-through of one example: its frames and "
+                             "steps.html in --out (the lecture's step has 38 frames)")
     args = parser.parse_args(argv)
+    if args.steps:
+        root = neuron() if args.steps == "neuron" else seed_graph()
+        paths = write_steps(backward_steps(root), args.out)
+        print(f"{len(paths) - 1} frames in {args.out}; open {paths[-1]} in a browser")
+        return
 
     loss = seed_graph()
     jobs = [

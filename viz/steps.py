@@ -201,23 +201,3 @@ its op, whose backward runs next. Blank grad cells are still pending.</p>
 </html>
 """
 
-
-def main(argv=None):
-    """`python -m viz.steps [neuron|lecture] --out DIR`: the frames and the page of an example."""
-    import argparse
-
-    from . import examples
-
-    parser = argparse.ArgumentParser(prog="python -m viz.steps", description=main.__doc__)
-    parser.add_argument("example", nargs="?", choices=["neuron", "lecture"], default="neuron",
-                        help="micrograd's neuron (10 frames) or the lecture's training step "
-                             "(the backprop-ninja forward cell, one frame per tensor)")
-    parser.add_argument("--out", default=os.path.join("out", "steps"))
-    args = parser.parse_args(argv)
-    root = examples.neuron() if args.example == "neuron" else examples.seed_graph()
-    paths = write_steps(backward_steps(root), args.out)
-    print(f"{len(paths) - 1} frames in {args.out}; open {paths[-1]} in a browser")
-
-
-if __name__ == "__main__":
-    main()
