@@ -300,7 +300,7 @@ class Linear(Module):
     in floats the weight's may differ in the last bit, so each is computed torch's way).
     """
 
-    def __init__(self, in_features, out_features, bias=True, generator=None, dtype=float32):
+    def __init__(self, in_features, out_features, bias=True, generator=None, dtype=None):
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
         self.weight = empty((out_features, in_features), dtype=dtype, requires_grad=True)
@@ -331,7 +331,7 @@ class Embedding(Module):
     twice in a batch receives both gradients.
     """
 
-    def __init__(self, num_embeddings, embedding_dim, generator=None, dtype=float32):
+    def __init__(self, num_embeddings, embedding_dim, generator=None, dtype=None):
         super().__init__()
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.weight = empty((num_embeddings, embedding_dim), dtype=dtype, requires_grad=True)
@@ -360,7 +360,7 @@ class BatchNorm1d(Module):
     """
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
-                 track_running_stats=True, unbiased_normalization=False, dtype=float32):
+                 track_running_stats=True, unbiased_normalization=False, dtype=None):
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats

@@ -161,8 +161,13 @@ def test_default_dtype_round_trip():
                      (minigrad.tensor([1, 2]) * 0.5, torch.tensor([1, 2]) * 0.5),
                      (minigrad.linspace(0, 1, 3), torch.linspace(0, 1, 3)),
                      (minigrad.empty(2), torch.empty(2)),
-                     (minigrad.full((2,), 0.5), torch.full((2,), 0.5))]:
-            assert m.dtype == t.numpy().dtype
+                     (minigrad.full((2,), 0.5), torch.full((2,), 0.5)),
+                     (minigrad.randn(2), torch.randn(2)), (minigrad.rand(2), torch.rand(2)),
+                     (minigrad.nn.Linear(2, 3).weight, torch.nn.Linear(2, 3).weight),
+                     (minigrad.nn.Embedding(4, 2).weight, torch.nn.Embedding(4, 2).weight),
+                     (minigrad.nn.BatchNorm1d(3).running_var,
+                      torch.nn.BatchNorm1d(3).running_var)]:
+            assert m.dtype == t.detach().numpy().dtype
     finally:
         minigrad.set_default_dtype(minigrad.float32)
         torch.set_default_dtype(torch.float32)
