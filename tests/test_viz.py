@@ -368,6 +368,29 @@ def test_parity_colours_from_the_real_check(tmp_path):
     assert labels.PARITY_COLOURS["exact"] in Svg.fills(svg.nodes["n"])
 
 
+def test_hand_grads_are_coloured_against_the_engine_in_the_grad_row_only(tmp_path):
+    """compare_grads and ninja compare hand-derived gradients with the engine's own: the
+    picture says "engine", not "torch", and colours the grad row, not the data it never
+    compared."""
+    check = pytest.importorskip("minigrad.check")
+    o = examples.neuron()
+    x1, w1 = [t for t in walk(o) if t.label in ("x1", "w1")]
+    report = check.compare_grads({"dx1": w1.grad * 1, "dw1": x1.grad * 0}, o)  # dw1 wrong
+    assert report.reference == "engine"
+    svg = draw(o, tmp_path, "hand", check=report)
+    assert "engine parity" in svg.graph_text() and "torch" not in svg.graph_text()
+    assert "engine exact" in Svg.text(svg.nodes["x1"])
+    assert "engine MISMATCH" in Svg.text(svg.nodes["w1"])
+    assert "engine not compared" in Svg.text(svg.nodes["o"])
+    fills = Svg.fills(svg.nodes["x1"])
+    assert labels.PARITY_COLOURS["exact"] in fills  # the grad row and the verdict row
+    assert labels.ROLE_COLOURS["param"] in fills  # the header, and the data row: not compared
+    dot = viz.to_dot(o, check=report)
+    x1_node = next(line for line in dot.splitlines() if line.lstrip().startswith('"x1" ['))
+    data_cell = x1_node.split("data</FONT>")[0].rsplit("<TD", 1)[1]
+    assert labels.ROLE_COLOURS["param"] in data_cell  # the data cell keeps its role colour
+
+
 # ---- the API around the picture -------------------------------------------------------
 
 def test_draw_graph_is_a_digraph_of_the_same_source():

@@ -155,7 +155,8 @@ def _graph_label(root, check, max_depth, title, cut):
         lines.append(labels.font("⚠ backward() has not run yet: every grad shows None, "
                                   "not a computed value", labels.ALARM, bold=True))
     if check is not None:
-        lines.append("torch parity: " + " · ".join(
+        reference = getattr(check, "reference", "torch")
+        lines.append(f"{html.escape(reference)} parity: " + " · ".join(
             labels.font(f"■ {k}", c) for k, c in (
                 ("exact", "#1f9d3a"), ("close", "#c98a00"), ("mismatch", labels.ALARM))))
     if max_depth is not None and cut:
@@ -172,7 +173,9 @@ def build(root, *, rankdir="auto", check=None, collapse=(), max_depth=None, clus
       rankdir       "LR" (micrograd's left to right), "TB", "RL", "BT", or "auto" (the
                     default): LR for a graph at most AUTO_LR_DEPTH ops deep, TB for a deeper
                     one, which left to right would be many screens wide and a few lines high.
-      check         a minigrad.check report: tensor nodes are coloured by torch parity
+      check         a minigrad.check report: tensor nodes are coloured by parity with the
+                    report's reference ("torch" for compare_with_torch, "engine" for
+                    compare_grads and ninja), only in the rows it compared (data, grad)
                     (green exact, amber close, red mismatch) with the max differences.
       collapse      scope names to draw as one box each, or True for every top-level scope.
       max_depth     draw only tensors at most this many ops away from the root; a tensor
@@ -218,7 +221,8 @@ def _build(root, rankdir, check, collapse, max_depth, clusters, fold_scalars, ti
         tid = tensor_id[id(t)] = quote(ids.make(name))
         table = labels.tensor_label(t, str(name), _role(t, root), backward_ran,
                                     _row_for(check, t), check is not None, one_line,
-                                    steps.get(id(t)) if steps else None)
+                                    steps.get(id(t)) if steps else None,
+                                    getattr(check, "reference", "torch"))
         nodes.append((tid, f"{_TENSOR_ATTRS} label=<{table}>", getattr(t, "scope", None),
                       "tensor"))
 

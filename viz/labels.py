@@ -30,7 +30,8 @@ ROLE_COLOURS = {
 # final. Pending grads keep their text, drawn in the cell's own colour: every frame then has
 # the same node sizes, so dot lays every frame out alike and the picture does not jump.
 STEP_COLOURS = {"final": "#c8efcf", "current": "#ffd54f"}
-# Parity with torch (a minigrad.check report): exact, within tolerance, mismatched.
+# Parity with a reference (a minigrad.check report against torch, or hand-derived grads
+# against the engine's): exact, within tolerance, mismatched.
 PARITY_COLOURS = {"exact": "#b9f2c4", "close": "#ffe08a", "mismatch": "#ff9c9c"}
 ALARM = "#d40000"    # NaN / inf: a red border and "nan!" in red
 SUSPECT = "#e07000"  # a gradient that is exactly zero everywhere (or missing) after backward
@@ -141,22 +142,42 @@ def _parity(row):
 
 
 _COLOUR = re.compile(r' COLOR="[^"]*"')
-_ROW_NAMES = {k: font(k, MUTED, 9) for k in ("data", "grad", "torch")}
+
+
+@functools.cache
+def _row_name(name):
+    return font(html.escape(name), MUTED, 9)
+
+
+def _compared(row):
+    """(value compared, grad compared) for a report row. compare_grads' rows compare only
+    the gradient (no value difference); compare_with_torch's the value, and the gradient
+    where the node has one."""
+    if row is None:
+        return False, False
+    value = row.value_max_abs_diff is not None
+    return value, not value or row.grad_max_abs_diff is not None
 
 
 def tensor_label(t, name, role, backward_ran, row=None, compared=False, one_line=False,
-                 step=None):
+                 step=None, reference="torch"):
     """The HTML label of one tensor node (a table; its border colour and width carry alarms).
 
     `row` is this tensor's minigrad.check row; `compared` says a report was given at all, so
-    a tensor missing from it can say so instead of looking like it passed. `step` is this
-    tensor's state in a backward step-through: "pending", "final", "current" or None.
+    a tensor missing from it can say so instead of looking like it passed. `reference` names
+    what the report compared with ("torch" or "engine"); only the rows it compared (data,
+    grad) take the parity colour. `step` is this tensor's state in a backward step-through:
+    "pending", "final", "current" or None.
     """
     header_fill = ROLE_COLOURS[role]
     parity = _parity(row)
-    body_fill = parity[0] if parity else header_fill
+    value_compared, grad_compared = _compared(row)
+    fills = {"data": parity[0] if parity and value_compared else header_fill,
+             "grad": parity[0] if parity and grad_compared else header_fill,
+             reference: parity[0] if parity else header_fill}
     if step in STEP_COLOURS:
-        body_fill = STEP_COLOURS[step]
+        fills = dict.fromkeys(fills, STEP_COLOURS[step])
+    body_fill = fills["grad"]
     border, width = "#444444", 1
     data = t._data
     info = _shape_dtype(data.shape, data.dtype)
@@ -193,22 +214,22 @@ def tensor_label(t, name, role, backward_ran, row=None, compared=False, one_line
             grad_text = font(_COLOUR.sub("", grad_text), body_fill)
         cells.append(("grad", grad_text))
     if parity:
-        cells.append(("torch", font(html.escape(parity[1]), size=9)))
+        cells.append((reference, font(html.escape(parity[1]), size=9)))
     elif compared:
-        cells.append(("torch", font("not compared", MUTED, 9)))
+        cells.append((reference, font("not compared", MUTED, 9)))
 
     title = font(html.escape(name), bold=True)
     if data.ndim == 0:
         # micrograd's Value layout: one row, fields side by side.
         tds = [f'<TD BGCOLOR="{header_fill}">{title}<BR/>{info}</TD>']
-        tds += [f'<TD BGCOLOR="{body_fill}">{_ROW_NAMES[k]} {v}</TD>' for k, v in cells]
+        tds += [f'<TD BGCOLOR="{fills[k]}">{_row_name(k)} {v}</TD>' for k, v in cells]
         rows = "<TR>" + "".join(tds) + "</TR>"
         rules = 'COLUMNS="*"'
     else:
         rows = f'<TR><TD COLSPAN="2" BGCOLOR="{header_fill}">{title}  {info}</TD></TR>'
         rows += "".join(
-            f'<TR><TD BGCOLOR="{body_fill}">{_ROW_NAMES[k]}</TD>'
-            f'<TD BGCOLOR="{body_fill}" ALIGN="LEFT" BALIGN="LEFT">{v}</TD></TR>'
+            f'<TR><TD BGCOLOR="{fills[k]}">{_row_name(k)}</TD>'
+            f'<TD BGCOLOR="{fills[k]}" ALIGN="LEFT" BALIGN="LEFT">{v}</TD></TR>'
             for k, v in cells)
         rules = 'ROWS="*"'
     table = (f'<TABLE BORDER="{width}" CELLBORDER="0" CELLSPACING="0" CELLPADDING="4" '
