@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -507,8 +508,9 @@ def load_checkpoint(path):
                 arrays[key] = _read_member(zf, info, *expected[key], path)
     except CheckpointError:
         raise
-    except (zipfile.BadZipFile, ValueError, KeyError, OSError, EOFError,
-            UnicodeDecodeError, NotImplementedError) as e:
+    except (zipfile.BadZipFile, zlib.error, ValueError, KeyError, OSError, EOFError,
+            UnicodeDecodeError, NotImplementedError, RuntimeError) as e:
+        # RuntimeError: zipfile's word for an encrypted member (and json's for deep nesting)
         raise CheckpointError(f"{path} is not a readable minigrad makemore checkpoint "
                               f"(truncated or foreign file): {_one_line(e)}") from None
     missing = [k for k in expected if k.startswith("model/") and k not in arrays]

@@ -679,3 +679,24 @@ def test_ctrl_c_leaves_no_lock(tmp_path):
     assert not (out / makemore.LOCK).exists()
     makemore.load_checkpoint(out / makemore.CHECKPOINT)
     assert snapshot(out).keys() == {makemore.CHECKPOINT}
+
+
+@pytest.mark.parametrize("compression", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED],
+                         ids=["stored", "compressed"])
+def test_any_flipped_byte_loads_or_gives_a_checkpoint_error(trained, tmp_path, compression):
+    """Every 13th byte of a checkpoint flipped in turn: the loader returns (a flip in a field
+    nobody reads, or in a stored weight) or raises CheckpointError; never anything else."""
+    blob = rewrite((trained[1] / makemore.CHECKPOINT).read_bytes(), compression=compression)
+    path = tmp_path / makemore.CHECKPOINT
+    outcomes = {"loaded": 0, "refused": 0}
+    for offset in range(0, len(blob), 13):
+        mangled = bytearray(blob)
+        mangled[offset] ^= 0xFF
+        path.write_bytes(bytes(mangled))
+        try:
+            makemore.model_from_checkpoint(path)
+            outcomes["loaded"] += 1
+        except makemore.CheckpointError as e:
+            assert "\n" not in str(e)
+            outcomes["refused"] += 1
+    assert outcomes["refused"] > 0, outcomes
