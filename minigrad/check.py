@@ -828,7 +828,9 @@ def _diagnose(row, pairs, nodes):
     made = f"made by {node._op.name}" if node._op is not None else "a leaf (a parameter)"
     lines = [f"d{name} is the first wrong step: {name} {tuple(node.shape)}, {made}."]
     if mine.shape != tuple(node.shape):
-        lines.append("   " + shape_advice(name, mine.shape, tuple(node.shape)))
+        stretched = [tuple(c.shape) for c in _consumers(nodes).get(id(node), [])]
+        lines.append("   " + shape_advice(name, mine.shape, tuple(node.shape),
+                                          max(stretched, key=len, default=None)))
     else:
         lines.append(f"   Every gradient it is computed from matches; yours differs by up to "
                      f"{row.grad_max_abs_diff:.3g}.")
@@ -870,14 +872,24 @@ def backward_rule(op):
     return "\n".join(comment + [backward])
 
 
-def shape_advice(name, mine, want):
+def shape_advice(name, mine, want, stretched=None):
     """Advice for a hand-derived gradient of shape `mine` where the tensor has shape `want`.
 
     The usual cause is broadcasting: X was stretched in the forward pass, so dX must be
     summed back over the stretched axes, keeping size-1 axes that X has and dropping the
-    leading ones it lacks.
+    leading ones it lacks. `stretched` is the shape X was broadcast to, when known (the
+    shape of the op that used it): a sum over the wrong axis of it is named as such.
     """
     mine, want = tuple(mine), tuple(want)
+    if stretched is not None and len(stretched) > len(mine):
+        wrong = [i for i in range(len(stretched))
+                 if stretched[:i] + stretched[i + 1:] == mine]
+        right = [i for i in range(len(stretched))
+                 if stretched[:i] + stretched[i + 1:] == want]
+        if wrong and right and not set(wrong) & set(right):
+            return (f"your d{name} is {mine}; {name} is {want}: you summed over axis "
+                    f"{wrong[0]}, but {name} was broadcast along axis {right[0]} of "
+                    f"{stretched}: sum over axis {right[0]}")
     head = f"your d{name} is {mine}; {name} is {want}: "
     if len(mine) == 2 and mine == want[::-1] and mine != want:
         return head + "transpose it (a matmul's gradients: dA = dY @ B.T, dB = A.T @ dY)"

@@ -122,6 +122,9 @@ def test_shape_mistakes_become_advice(forward):
     assert "your db1 is (1, 64); b1 is (64,): sum over axis 0 without keepdim" in str(report)
     report = derive(forward, "dbnbias = dhpreact.sum(0, keepdim=True)", "dbnbias = dhpreact")
     assert "sum over axis 0 with keepdim=True" in report.advice["bnbias"]
+    report = derive(forward, "db2 = dlogits.sum(0)", "db2 = dlogits.sum(1)")
+    assert ("your db2 is (32,); b2 is (27,): you summed over axis 1, but b2 was broadcast "
+            "along axis 0 of (32, 27): sum over axis 0") in report.advice["b2"]
     report = derive(forward, "dW2 = h.T @ dlogits", "dW2 = dlogits.T @ h")
     assert "transpose" in report.advice["W2"]
 
