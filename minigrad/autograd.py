@@ -88,8 +88,10 @@ def toposort(root):
         for parent in parents:
             if parent._requires_grad and id(parent) not in seen:
                 seen.add(id(parent))
-                stack.append((parent, iter(parent._parents if parent._recorded >= written
-                                           else inputs(parent))))
+                grandparents = parent._parents
+                if grandparents and parent._recorded < written:  # a write since: rewritten?
+                    grandparents = inputs(parent)
+                stack.append((parent, iter(grandparents)))
                 break
         else:  # every parent is emitted: emit the node
             stack.pop()
@@ -139,5 +141,10 @@ def backward(root, gradient):
                 # An op may pass `grad` through (add) or return a view of it (reshape): a
                 # copy, so that no two `.grad` arrays share memory and `+=` above is safe.
                 pending[key] = g.copy() if g is grad or g.base is owner else g
-    for node, grad in done:
-        node._accumulate_grad(grad)
+    for node, grad in done:  # only now, when nothing can raise any more: write every .grad
+        if grad.__class__ is not np.ndarray:  # numpy's 0-d arithmetic returns np.float64
+            grad = np.asarray(grad)
+        if node._grad is None:  # the common case, inlined: store the array
+            node._grad = grad
+        else:
+            node._accumulate_grad(grad)

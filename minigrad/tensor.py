@@ -60,11 +60,11 @@ def apply(op, *parents):
     out._grad = out.label = None
     out._vc = [0, 0]  # a fresh storage's version box (guards.new_box, inlined)
     out._recorded = clock[0]  # backward checks that what the op reads was not written since
-    m = modes  # this thread's grad mode, scope and anomaly mode
-    out.scope = m.scope
-    if m.anomaly:
+    m = modes.__dict__  # this thread's grad mode, scope and anomaly mode (modes.py)
+    out.scope = m["scope"]
+    if m["anomaly"]:
         check_forward(out, op, parents)
-    if m.grad_enabled:
+    if m["grad_enabled"]:
         for p in parents:
             if p._requires_grad:
                 out._requires_grad, out._op, out._parents = True, op, parents
@@ -81,7 +81,7 @@ def constant(array, box=None):
     out = _new(Tensor)
     out._data, out._grad, out.label, out.scope = array, None, None, modes.scope
     out._requires_grad, out._op, out._parents = False, None, ()
-    out._vc, out._recorded = new_box() if box is None else box, clock[0]
+    out._vc, out._recorded = [0, 0] if box is None else box, clock[0]
     return out
 
 
@@ -201,8 +201,6 @@ class Tensor:
         taken before sees the sum); otherwise the array is stored as it is.
         """
         g = self._grad
-        if grad.__class__ is not np.ndarray:  # numpy's 0-d arithmetic returns np.float64
-            grad = np.asarray(grad)
         if g is None:
             self._grad = grad
         elif g.__class__ is Tensor:
@@ -784,14 +782,23 @@ class Tensor:
 
     def _arith_(self, other, ufunc, compute):
         """`self op= other`: numpy's in-place ufunc where nothing is recorded, else recorded."""
-        a, b = self._operand(other)
-        result = float32 if ufunc is np.true_divide and a.dtype.kind != "f" else a.dtype
-        if not _can_cast(result, self.dtype):
-            _cast_error(result, self.dtype)
+        if other.__class__ is Tensor and other._data.dtype is self._data.dtype:
+            a = b = other  # the common case (`p.data -= lr * p.grad`): nothing to promote
+        else:
+            a, b = self._operand(other)
+        result = a._data.dtype
+        if ufunc is np.true_divide and result.kind != "f":
+            result = np.dtype(convert.default_float())  # true division of integers
+        if result != self._data.dtype and not _can_cast(result, self._data.dtype):
+            _cast_error(result, self._data.dtype)
         if modes.grad_enabled and (self._requires_grad or b._requires_grad):
             return self._record_inplace(lambda old: compute(old, other))
+        data, other_data = self._data, b._data
         try:
-            ufunc(self._data, b._data, out=self._data, casting="unsafe")
+            if other_data.dtype is data.dtype:
+                ufunc(data, other_data, data)
+            else:  # float32 -= float64: computed in float64, rounded into float32, as torch
+                ufunc(data, other_data, data, casting="unsafe")
         except ValueError:  # numpy: "non-broadcastable output operand ..."
             convert.broadcast_error(self.shape, b.shape)
             raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the "
@@ -801,16 +808,16 @@ class Tensor:
         return self
 
     def __iadd__(self, other):
-        return self._arith_(other, np.add, lambda old, b: old + b)
+        return self._arith_(other, np.add, Tensor.__add__)
 
     def __isub__(self, other):
-        return self._arith_(other, np.subtract, lambda old, b: old - b)
+        return self._arith_(other, np.subtract, Tensor.__sub__)
 
     def __imul__(self, other):
-        return self._arith_(other, np.multiply, lambda old, b: old * b)
+        return self._arith_(other, np.multiply, Tensor.__mul__)
 
     def __itruediv__(self, other):
-        return self._arith_(other, np.true_divide, lambda old, b: old / b)
+        return self._arith_(other, np.true_divide, Tensor.__truediv__)
 
     def add_(self, other, alpha=1):
         return self.__iadd__(other if alpha == 1 else other * alpha)
