@@ -138,7 +138,11 @@ class Tensor:
     def data(self):
         """The same memory as a detached Tensor: writes through it are not recorded, but
         they are seen (it shares the version box, so backward refuses stale values)."""
-        return constant(self._data, self._vc)
+        out = _new(Tensor)  # constant(self._data, self._vc), inlined: `p.data` is hot in SGD
+        out._data, out._grad, out.label, out.scope = self._data, None, None, modes.scope
+        out._requires_grad, out._op, out._parents = False, None, ()
+        out._vc, out._recorded = self._vc, clock[0]
+        return out
 
     @data.setter
     def data(self, value):
@@ -414,10 +418,23 @@ class Tensor:
         return self._binary(_ADD, other, reflected=True)
 
     def __mul__(self, other):
+        if other.__class__ is float and not self._requires_grad:
+            return self._times_number(other)
         return self._binary(_MUL, other)
 
     def __rmul__(self, other):
+        if other.__class__ is float and not self._requires_grad:
+            return self._times_number(other)
         return self._binary(_MUL, other, reflected=True)
+
+    def _times_number(self, number):
+        """A tensor that needs no grad times a Python float (`lr * p.grad`): nothing is
+        recorded, so numpy directly. numpy rounds the float to the tensor's float dtype as
+        apply's path does (a Python number never changes a tensor's dtype)."""
+        if self._data.dtype.kind != "f" or modes.anomaly:
+            return self._binary(_MUL, number)  # a dtype to promote, or a check to make
+        out = self._data * number
+        return constant(out if out.__class__ is np.ndarray else np.asarray(out))
 
     def __neg__(self):
         return self * -1  # -a = (-1) * a
