@@ -799,6 +799,16 @@ class Tensor:
 
     def _arith_(self, other, ufunc, compute):
         """`self op= other`: numpy's in-place ufunc where nothing is recorded, else recorded."""
+        data = self._data
+        if (other.__class__ is Tensor and other._data.dtype is data.dtype
+                and data.dtype.kind == "f" and not self._requires_grad
+                and not other._requires_grad):  # `p.data -= lr * p.grad`: nothing to check
+            try:
+                ufunc(data, other._data, data)
+                stamp(self._vc)
+                return self
+            except ValueError:
+                pass  # shapes that do not broadcast: the general path raises torch's error
         if other.__class__ is Tensor and other._data.dtype is self._data.dtype:
             a = b = other  # the common case (`p.data -= lr * p.grad`): nothing to promote
         else:
