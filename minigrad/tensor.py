@@ -139,7 +139,7 @@ class Tensor:
         """The same memory as a detached Tensor: writes through it are not recorded, but
         they are seen (it shares the version box, so backward refuses stale values)."""
         out = _new(Tensor)  # constant(self._data, self._vc), inlined: `p.data` is hot in SGD
-        out._data, out._grad, out.label, out.scope = self._data, None, None, modes.scope
+        out._data, out._grad, out.label, out.scope = self._data, None, None, self.scope
         out._requires_grad, out._op, out._parents = False, None, ()
         out._vc, out._recorded = self._vc, clock[0]
         return out
@@ -433,8 +433,13 @@ class Tensor:
         apply's path does (a Python number never changes a tensor's dtype)."""
         if self._data.dtype.kind != "f" or modes.anomaly:
             return self._binary(_MUL, number)  # a dtype to promote, or a check to make
-        out = self._data * number
-        return constant(out if out.__class__ is np.ndarray else np.asarray(out))
+        data = self._data * number
+        out = _new(Tensor)  # constant(data), inlined: `lr * p.grad` is hot in SGD
+        out._data = data if data.__class__ is np.ndarray else np.asarray(data)
+        out._grad, out.label, out.scope = None, None, self.scope
+        out._requires_grad, out._op, out._parents = False, None, ()
+        out._vc, out._recorded = [0, 0], clock[0]
+        return out
 
     def __neg__(self):
         return self * -1  # -a = (-1) * a
