@@ -109,6 +109,7 @@ def test_one_wrong_line_is_named_first(forward, lesson, old, new, node):
     assert len(report.roots) == 1, [r.name for r in report.roots]
 
 
+@pytest.mark.wrong_on_purpose
 def test_the_report_quotes_the_rule_from_ops(forward):
     report = derive(forward, "dhpreact = (1.0 - h**2) * dh", "dhpreact = (1.0 - h) * dh")
     text = report.advice["hpreact"]
