@@ -409,6 +409,22 @@ def npz_arrays(path):
     return json.loads(arrays.pop("meta").tobytes()), arrays
 
 
+def run_cut_at_100(monkeypatch, data, out):
+    """A 200-step run (checkpoint every 100) stopped by an exception right after the
+    checkpoint of step 100 is saved, as a crash there would stop it."""
+    real_save = makemore.save_checkpoint
+
+    def save_then_stop(path, model, optimizer, meta):
+        real_save(path, model, optimizer, meta)
+        if meta["step"] == 100:
+            raise Interrupted
+
+    monkeypatch.setattr(makemore, "save_checkpoint", save_then_stop)
+    with pytest.raises(Interrupted):
+        run_main(train_argv(data, out, 200, "--checkpoint-every", 100))
+    monkeypatch.setattr(makemore, "save_checkpoint", real_save)
+
+
 class Interrupted(Exception):
     pass
 
@@ -425,16 +441,7 @@ def test_interrupted_run_resumed_equals_a_straight_run(tmp_path, monkeypatch):
     code, _, err = run_main(train_argv(data, straight, 200, "--checkpoint-every", 1000))
     assert code == 0, err
 
-    real_save = makemore.save_checkpoint
-
-    def save_then_stop(path, model, optimizer, meta):
-        real_save(path, model, optimizer, meta)
-        if meta["step"] == 100:
-            raise Interrupted
-
-    monkeypatch.setattr(makemore, "save_checkpoint", save_then_stop)
-    with pytest.raises(Interrupted):
-        run_main(train_argv(data, cut, 200, "--checkpoint-every", 100))
+    run_cut_at_100(monkeypatch, data, cut)
     monkeypatch.undo()
     assert npz_arrays(cut / makemore.CHECKPOINT)[0]["step"] == 100
     code, out, err = run_main(train_argv(data, cut, 200, "--checkpoint-every", 100,

@@ -39,6 +39,7 @@ from test_makemore import (
     fails_cleanly,
     meta_array,
     npz_arrays,
+    run_cut_at_100,
     run_main,
     snapshot,
     some_names,
@@ -286,10 +287,6 @@ def test_a_lock_left_by_a_dead_run_is_taken_over(trained, tmp_path):
 
 # ---- 5. the loss history in the checkpoint ---------------------------------------------------
 
-class Interrupted(Exception):
-    pass
-
-
 def test_a_resumed_run_has_the_exact_loss_history(tmp_path, monkeypatch):
     """With 30-step windows, a 200-step run cut after its step-100 checkpoint (10 steps into a
     window) and resumed has the straight run's history: every window mean, no partial one."""
@@ -297,17 +294,7 @@ def test_a_resumed_run_has_the_exact_loss_history(tmp_path, monkeypatch):
     data = write_words(tmp_path / "w.txt", some_names())
     straight, cut = tmp_path / "straight", tmp_path / "cut"
     assert run_main(train_argv(data, straight, 200))[0] == 0
-    real_save = makemore.save_checkpoint
-
-    def save_then_stop(path, model, optimizer, meta):
-        real_save(path, model, optimizer, meta)
-        if meta["step"] == 100:
-            raise Interrupted
-
-    monkeypatch.setattr(makemore, "save_checkpoint", save_then_stop)
-    with pytest.raises(Interrupted):
-        run_main(train_argv(data, cut, 200, "--checkpoint-every", 100))
-    monkeypatch.setattr(makemore, "save_checkpoint", real_save)
+    run_cut_at_100(monkeypatch, data, cut)
     halfway = npz_arrays(cut / makemore.CHECKPOINT)[0]
     assert len(halfway["losses"]) == 3 and len(halfway["loss_window"]) == 10
     assert run_main(train_argv(data, cut, 200, "--resume"))[0] == 0
