@@ -65,6 +65,9 @@ def apply(op, *parents):
     if m["anomaly"]:
         check_forward(out, op, parents)
     if m["grad_enabled"]:
+        if rebased[0]:  # some view may have a stale history (rare): see _refresh
+            for p in parents:
+                _refresh(p)
         for p in parents:
             if p._requires_grad:
                 out._requires_grad, out._op, out._parents = True, op, parents
@@ -118,9 +121,10 @@ class MaxResult(NamedTuple):
 
 class Tensor:
     # _vc: the version box of the memory (shared with views), _recorded: the clock when the
-    # op ran, _previous: the version before an in-place op (set only by one); see guards.py
+    # op ran, _previous: the version before an in-place op (set only by one); see guards.py.
+    # Set only on views: _view = (base, op, grad mode when taken); on their bases: _viewed.
     __slots__ = ("_data", "_grad", "_requires_grad", "_op", "_parents", "label", "scope",
-                 "_vc", "_recorded", "_previous", "__weakref__")
+                 "_vc", "_recorded", "_previous", "_view", "_viewed", "__weakref__")
     __array_ufunc__ = None  # make `ndarray * Tensor` call Tensor.__rmul__
     __hash__ = object.__hash__  # identity, although == compares elementwise
 
@@ -269,6 +273,8 @@ class Tensor:
 
     def backward(self, gradient=None, retain_graph=None):
         """Accumulate d(self)/d(node) into `.grad` of every node that requires grad."""
+        if rebased[0]:
+            _refresh(self)
         if not self._requires_grad:
             raise RuntimeError("element 0 of tensors does not require grad and does not have "
                                "a grad_fn")
@@ -431,8 +437,8 @@ class Tensor:
         """A tensor that needs no grad times a Python float (`lr * p.grad`): nothing is
         recorded, so numpy directly. numpy rounds the float to the tensor's float dtype as
         apply's path does (a Python number never changes a tensor's dtype)."""
-        if self._data.dtype.kind != "f" or modes.anomaly:
-            return self._binary(_MUL, number)  # a dtype to promote, or a check to make
+        if self._data.dtype.kind != "f" or modes.anomaly or rebased[0]:
+            return self._binary(_MUL, number)  # a dtype to promote, a check, a stale view?
         data = self._data * number
         out = _new(Tensor)  # constant(data), inlined: `lr * p.grad` is hot in SGD
         out._data = data if data.__class__ is np.ndarray else np.asarray(data)
@@ -699,9 +705,10 @@ class Tensor:
         if not shape:  # torch's reshape() and view() need a size, () for a 0-d result
             raise TypeError('reshape() missing 1 required positional arguments: "shape"')
         shape = convert.reshape_target(convert.size_args(shape), self._data.size)
-        out = apply(ops.Reshape(shape), self)
+        op = ops.Reshape(shape)
+        out = apply(op, self)
         if _shares_memory(out._data, self._data):  # a view (numpy copies only when it must)
-            out._vc = self._vc
+            _take_view(out, self, op)
         return out
 
     view = reshape  # numpy copies where torch's view would refuse; the values are the same
@@ -711,9 +718,8 @@ class Tensor:
 
     def permute(self, *dims):
         dims = dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
-        out = apply(ops.Permute(convert.permutation(dims, self.ndim)), self)
-        out._vc = self._vc  # always a view
-        return out
+        op = ops.Permute(convert.permutation(dims, self.ndim))
+        return _take_view(apply(op, self), self, op)  # always a view
 
     def unsqueeze(self, dim):
         """A new axis of size 1 at `dim` (counted in the result: -1 appends one)."""
@@ -746,9 +752,10 @@ class Tensor:
             split = convert.ints_first(index)
             if split is not None:  # torch selects with the ints first: two getitems
                 return self[split[0]][split[1]]
-        out = apply(ops.GetItem(index, basic), self)
+        op = ops.GetItem(index, basic)
+        out = apply(op, self)
         if basic:  # a basic index selects a view, as in torch
-            out._vc = self._vc
+            _take_view(out, self, op)
         return out
 
     # ---- in-place operations ------------------------------------------------------------
@@ -761,12 +768,17 @@ class Tensor:
     # need (`t *= w` gives dw = dy * t_old). Nodes that used t before keep reaching t_old
     # (autograd.inputs). An op that saved the overwritten values refuses backward, as torch.
     # A leaf that requires grad (a parameter) is never written in grad mode: torch refuses.
+    # A write through a view is recorded on its base too (_rewrite), and the other views of
+    # that base regenerate their history on their next use (_refresh).
 
     def _check_writable(self):
-        """torch's refusal to write into a leaf that requires grad, or a view of one."""
+        """torch's refusal to write into a leaf that requires grad, or a view of one, or
+        (a recorded write) through a view taken under no_grad."""
         t, kind = self, "a leaf Variable"
-        while t._op is not None and _view_base(t) is not None:
-            t, kind = t._parents[0], "a view of a leaf Variable"
+        while (view := getattr(t, "_view", None)) is not None:
+            if not view[2]:
+                raise RuntimeError(_NO_GRAD_VIEW.format("is being"))
+            t, kind = view[0], "a view of a leaf Variable"
         if t._op is None and t._requires_grad:
             raise RuntimeError(f"{kind} that requires grad is being used in an in-place "
                                "operation.")
@@ -804,6 +816,9 @@ class Tensor:
 
     def _arith_(self, other, ufunc, compute):
         """`self op= other`: numpy's in-place ufunc where nothing is recorded, else recorded."""
+        if rebased[0] and modes.grad_enabled:  # (as apply does)
+            _refresh(self)
+            _refresh(other)
         data = self._data
         if (other.__class__ is Tensor and other._data.dtype is data.dtype
                 and data.dtype.kind == "f" and not self._requires_grad
@@ -868,6 +883,9 @@ class Tensor:
         t or value requires grad in grad mode (then t requires grad and backward reaches
         value: `logits[i] = model(x)`)."""
         index = convert.index(index, self.ndim)[0]
+        if rebased[0] and modes.grad_enabled:  # (as apply does)
+            _refresh(self)
+            _refresh(value)
         if modes.grad_enabled and (self._requires_grad or getattr(value, "_requires_grad",
                                                                   False)):
             if isinstance(value, Tensor):
@@ -905,6 +923,8 @@ class Tensor:
         return self
 
     def clamp_(self, min=None, max=None):  # noqa: A002
+        if rebased[0] and modes.grad_enabled:  # (as apply does)
+            _refresh(self)
         if modes.grad_enabled and self._requires_grad:
             return self._record_inplace(lambda old: old.clamp(min, max))
         self.clamp(min, max)  # the checks
@@ -921,42 +941,98 @@ def _setitem_error(data, index, value):
                        f"be broadcast to indexing result of shape {list(slots)}") from None
 
 
-_VIEW_OPS = (ops.GetItem, ops.Reshape, ops.Permute)
+# ---- views: a view remembers its base ------------------------------------------------------
+#
+# A view (basic indexing, a reshape that numpy does without copying, permute) is `op(base)` on
+# base's memory, as in torch. Besides sharing base's version box, it remembers base, the op,
+# and whether grad mode was on when it was taken (`_view`), and base knows it has views
+# (`_viewed`). Two things follow, both torch's:
+#
+# - a write through a view is a write into base: _rewrite records it on base too;
+# - when base's history is rewritten (an in-place op on base or through another of its
+#   views), a view taken before still has the old history, `op(base as it was)`, while its
+#   values are the new ones. _refresh regenerates it on its next use: `op(base as it is)`.
+
+rebased = [False]  # set once a tensor with views had its history rewritten: then some view
+#                    may be stale, and apply looks (one check per op until then, none after
+#                    for tensors recorded since)
+
+_NO_GRAD_VIEW = ("A view was created in no_grad mode and {} modified inplace with grad mode "
+                 "enabled. Given that this use case is ambiguous and error-prone, it is "
+                 "forbidden. You can clarify your code by moving both the view and the "
+                 "inplace either both inside the no_grad block (if you don't want the "
+                 "inplace to be tracked) or both outside (if you want the inplace to be "
+                 "tracked).")
 
 
-def _view_base(t):
-    """The base of t if t is a recorded view (same memory as its parent), else None."""
-    op = t._op
-    if op.__class__ in _VIEW_OPS and t._vc is t._parents[0]._vc:
-        return t._parents[0]
-    return None
+def _take_view(out, base, op):
+    """Make `out` (= op(base), on base's memory) a view of base: same version box, and it
+    remembers where it came from."""
+    out._vc = base._vc
+    out._view = (base, op, modes.grad_enabled)
+    base._viewed = True
+    return out
+
+
+def _refresh(t):
+    """If t is a view whose base's history was rewritten after t's was recorded, regenerate
+    t's history as `op(base as it is now)`.
+
+    torch does this on a view's next use, and so do we: apply, backward's root and the
+    in-place ops call this (only once `rebased` is set). t's history until now lives on as
+    `t._previous`, for the nodes that used t before (autograd.inputs), exactly as after an
+    in-place op on t. A view taken under no_grad has no history to regenerate: torch refuses
+    its use once its base requires grad and was rewritten.
+    """
+    view = getattr(t, "_view", None)  # (also for non-Tensors: None)
+    if view is None:
+        return
+    base, op, grad_mode = view
+    _refresh(base)  # a view of a view: its base first
+    if base._recorded <= t._recorded:  # base's history is the one t was made from
+        return
+    if not grad_mode:
+        if base._requires_grad:
+            raise RuntimeError(_NO_GRAD_VIEW.format(
+                "its base or another view of its base has been"))
+        return
+    t._previous = t._version_node(t._data)
+    t._recorded = clock[0]
+    if base._requires_grad:
+        t._op, t._parents, t._requires_grad = op, (base,), True
+    else:
+        t._op, t._parents, t._requires_grad = None, (), False
 
 
 def _rewrite(t, new, old):
     """t's memory holds new's values: t takes new's history, and t_old becomes t._previous.
 
-    If t is a view of a recorded base, the write went into the base's memory too, so the
-    base is rewritten as well (as torch's CopySlices): base_new = base_old with the view's
-    slots replaced by `new`, and t becomes the same view of base_new.
+    If t is a view, the write went into its base's memory too, so the base is rewritten as
+    well (as torch's CopySlices), whether or not it required grad before:
+    base_new = base_old with the view's slots replaced by `new`, and t becomes the same view
+    of base_new. (`logits = zeros(8, 27); row = logits[i]; row += v`: logits then requires
+    grad, and backward reaches v through logits.)
     """
-    base = _view_base(t) if t._op is not None else None
+    view = getattr(t, "_view", None)
     now = clock[0]
-    if base is None:
+    if view is None:
         t._op, t._parents, t._requires_grad = new._op, new._parents, True
     else:
-        view = t._op
+        base, op, _ = view
         # new stays a node of its own: like t itself, it counts as recorded after the write
         # (it holds a copy of t_old's values, so the write changed nothing it reads)
         new._recorded = now
         base_old = base._version_node(base._data)  # values unread: SetItem needs none
-        if view.__class__ is ops.GetItem:  # base_new = base_old with base_new[index] = new
-            scatter = apply(ops.SetItem(view.index), base_old, new)
+        if op.__class__ is ops.GetItem:  # base_new = base_old with base_new[index] = new
+            scatter = apply(ops.SetItem(op.index), base_old, new)
         else:  # a reshape or permute view covers all of base: base_new = new, reshaped back
-            scatter = new.reshape(base.shape) if view.__class__ is ops.Reshape else \
-                new.permute(*view.inverse)
+            scatter = new.reshape(base.shape) if op.__class__ is ops.Reshape else \
+                new.permute(*op.inverse)
         _rewrite(base, scatter, base_old)
-        t._parents, t._requires_grad = (base,), True  # t = view(base_new), as before
+        t._op, t._parents, t._requires_grad = op, (base,), True  # t = view(base_new)
     t._previous, t._recorded = old, now
+    if hasattr(t, "_viewed"):  # t's other views (if any are left) are stale now
+        rebased[0] = True
 
 
 # ---- functions of several tensors -----------------------------------------------------------

@@ -8,7 +8,9 @@
   `t[i] = v` with v requiring grad makes t require grad;
 - views (reshape, view, permute, T, transpose, basic indexing, detach, .data) share a version
   counter with their base; where numpy copies (a reshape of a transposed array) the alias is
-  a copy in torch too;
+  a copy in torch too; a view taken before a write through another alias of its base gets
+  its history regenerated; an in-place op on a view of a tensor that needs no grad makes the
+  base require grad (torch's CopySlices);
 - grad mode, scope and anomaly mode are thread-local;
 - pickle and deepcopy round-trip, also into a fresh process;
 - numpy and Python conversions (`np.asarray`, float, int, index, format);
@@ -378,9 +380,8 @@ def test_write_through_a_recorded_view_rewrites_the_base():
         h.T[2] += w[:3]             # a view of a view
         r = h.reshape(12)
         r[:2] = w[:2] * 2           # a reshape view
-        # (a view made before a later write through another alias is not used after it:
-        # torch regenerates such a view's history, minigrad does not; README)
-        loss = (h * lib.tensor(arr(3, 4, seed=2))).sum() + (h[1] * 3).sum()
+        # v was taken before the last two writes: its history is regenerated (section 4b)
+        loss = (h * lib.tensor(arr(3, 4, seed=2))).sum() + (h[1] * 3).sum() + (v * v).sum()
         loss.backward()
         return h, v, x.grad, w.grad
     same_outcome(run)
@@ -505,6 +506,214 @@ def test_issue_examples_for_views():
         loss.backward()
     m, _ = same_outcome(detach_then_write, PHRASE)
     assert isinstance(m, RuntimeError)
+
+
+# ---- 4b. a view taken before a write through another alias: its history is regenerated ----
+#
+# torch: a view remembers its base; when the base's history was rewritten since (an in-place
+# op on the base, on a sibling view, ...), its next use sees it as "this view of the base's
+# current node". The values were always right (same memory); the gradients must be too.
+
+STALE_WRITES = {  # (name, write(lib, b, x)): b = a * 1 (3, 4), x a leaf (4,) requiring grad
+    "b[0] += x": lambda lib, b, x: b.__setitem__(0, operator.iadd(b[0], x)),
+    "b.mul_(2)": lambda lib, b, x: b.mul_(2),
+    "b *= x (broadcast)": lambda lib, b, x: operator.imul(b, x),
+    "b[1:] -= x": lambda lib, b, x: b.__setitem__(
+        slice(1, None), operator.isub(b[1:], x)),
+    "sibling view +=": lambda lib, b, x: operator.iadd(b[0:2], x),
+    "sibling row *=": lambda lib, b, x: operator.imul(b[2], x),
+    "sibling transpose": lambda lib, b, x: operator.iadd(b.T[1], x[:3]),
+    "sibling reshape": lambda lib, b, x: operator.iadd(b.reshape(12)[2:6], x),
+    "b[0] = x": lambda lib, b, x: b.__setitem__(0, x),
+    "b.copy_": lambda lib, b, x: b.copy_(x * 2),
+    "b.clamp_": lambda lib, b, x: b.clamp_(-0.5, 0.5),
+    "detach, no_grad": lambda lib, b, x: _no_grad(lib, lambda: b.detach()[0].add_(1)),
+    "b itself, no_grad": lambda lib, b, x: _no_grad(lib, lambda: b.mul_(3)),
+    "detach, grad mode": lambda lib, b, x: b.detach()[1].add_(x),
+    "twice": lambda lib, b, x: (b.mul_(2), operator.iadd(b[0], x)),
+}
+
+STALE_VIEWS = {
+    "row": lambda b: b[0],
+    "slice": lambda b: b[:, 1:3],
+    "reshape": lambda b: b.reshape(2, 6),
+    "T": lambda b: b.T,
+    "view of a view": lambda b: b[0:2][1, ::2],
+    "int index": lambda b: b[0, 1],
+}
+
+
+def _no_grad(lib, fn):
+    with lib.no_grad():
+        fn()
+
+
+@pytest.mark.parametrize("view", STALE_VIEWS)
+@pytest.mark.parametrize("write", STALE_WRITES)
+def test_a_view_taken_before_a_write_sees_the_new_history(write, view):
+    def run(lib):
+        a = leaf(lib, arr(3, 4))
+        x = leaf(lib, arr(4, seed=1))
+        b = a * 1
+        v = STALE_VIEWS[view](b)
+        STALE_WRITES[write](lib, b, x)
+        w = leaf(lib, arr(*v.shape, seed=2))
+        loss = (v * w).sum()
+        loss.backward()
+        return loss, v, a.grad, w.grad, 0 if x.grad is None else x.grad
+    same_outcome(run)
+
+
+def test_a_view_used_before_and_after_the_write():
+    """Uses before the write reach the old base, uses after it the new one."""
+    def run(lib):
+        a = leaf(lib, arr(3, 4))
+        x = leaf(lib, arr(4, seed=1))
+        b = a * 1
+        v = b[1]
+        before = (v * 3).sum()      # reads nothing the write changes
+        b.mul_(2)
+        after = (v * x).sum()
+        b[1] += x                   # and again: v's second regeneration
+        again = (v * 5).sum()
+        (before + after + again).backward()
+        return before, after, again, a.grad, x.grad
+    same_outcome(run)
+
+
+def test_a_stale_view_as_root_of_backward_and_as_in_place_operand_and_target():
+    def root(lib):
+        a = leaf(lib, arr(3, 4))
+        b = a * 1
+        v = b[0]
+        b.mul_(3)
+        v.backward(lib.tensor(arr(4, seed=1)))
+        return v, a.grad
+
+    def operand(lib):
+        a = leaf(lib, arr(3, 4))
+        b = a * 1
+        v = b[0]
+        b.mul_(3)
+        t = lib.zeros(4, dtype=lib.float64)
+        t += v                      # t requires grad through the regenerated v
+        (t * lib.tensor(arr(4, seed=1))).sum().backward()
+        return t, a.grad
+
+    def target(lib):
+        a = leaf(lib, arr(3, 4))
+        x = leaf(lib, arr(4, seed=1))
+        b = a * 1
+        v = b[0]
+        b.mul_(3)
+        v *= x                      # written through the stale view: recorded on b's new node
+        (b * lib.tensor(arr(3, 4, seed=2))).sum().backward()
+        return b, a.grad, x.grad
+    for fn in (root, operand, target):
+        same_outcome(fn)
+
+
+def test_a_view_made_under_no_grad_whose_base_is_rewritten_raises_like_torch():
+    phrase = "A view was created in no_grad mode and its base or another view of its base " \
+             "has been modified inplace with grad mode enabled"
+
+    def rewritten_base(lib):
+        a = leaf(lib, arr(3, 4))
+        b = a * 1
+        with lib.no_grad():
+            v = b[0]
+        b.mul_(2)
+        return (v * 2,)
+
+    def base_made_to_require_grad(lib):
+        b = lib.zeros(3, 4, dtype=lib.float64)
+        with lib.no_grad():
+            v = b[0]
+        b[1] += leaf(lib, arr(4))
+        return (v * 2,)
+    for fn in (rewritten_base, base_made_to_require_grad):
+        m, _ = same_outcome(fn, phrase)
+        assert isinstance(m, RuntimeError)
+
+    def written_through(lib):  # a recorded write through the no_grad view itself
+        b = lib.zeros(3, 4, dtype=lib.float64)
+        with lib.no_grad():
+            v = b[0]
+        v += leaf(lib, arr(4))
+    m, _ = same_outcome(written_through, "A view was created in no_grad mode and is being "
+                                         "modified inplace with grad mode enabled")
+    assert isinstance(m, RuntimeError)
+
+    def untouched(lib):  # a no_grad view of a base that needs no grad: a constant, as in torch
+        b = lib.zeros(3, 4, dtype=lib.float64)
+        with lib.no_grad():
+            v = b[0]
+        with lib.no_grad():
+            b.add_(1)
+        y = v * 2
+        return y, y.requires_grad
+    same_outcome(untouched)
+
+
+# ---- 4c. an in-place op on a view of a tensor that needs no grad (torch's CopySlices) ------
+
+BASE_VIEWS = {  # (name, view of a (4, 5) base, shape of the value written)
+    "row": (lambda t: t[2], (5,)),
+    "slice": (lambda t: t[1:3, ::2], (2, 3)),
+    "int index": (lambda t: t[1, 3], ()),
+    "reshape": (lambda t: t.reshape(20)[4:9], (5,)),
+    "view": (lambda t: t.view(2, 10), (2, 10)),
+    "T": (lambda t: t.T, (5, 4)),
+    "transpose row": (lambda t: t.transpose(0, 1)[3], (4,)),
+    "permute 3-d": (lambda t: t.reshape(2, 2, 5).permute(2, 0, 1)[1:4], (3, 2, 2)),
+}
+
+VIEW_WRITES = {
+    "+=": lambda v, value: operator.iadd(v, value),
+    "-=": lambda v, value: operator.isub(v, value),
+    "*=": lambda v, value: operator.imul(v, value),
+    "/=": lambda v, value: operator.itruediv(v, value),
+    "add_ alpha": lambda v, value: v.add_(value, alpha=0.5),
+    "copy_": lambda v, value: v.copy_(value),
+    "v[...] =": lambda v, value: v.__setitem__(..., value),
+}
+
+
+@pytest.mark.parametrize("write", VIEW_WRITES)
+@pytest.mark.parametrize("view", BASE_VIEWS)
+def test_in_place_on_a_view_of_a_tensor_that_needs_no_grad(view, write):
+    """`logits = zeros(8, 27); row = logits[i]; row += v`: the base requires grad after it,
+    and backward reaches v through the base (torch's CopySlices)."""
+    make, shape = BASE_VIEWS[view]
+
+    def run(lib):
+        logits = lib.tensor(arr(4, 5) + 3)  # away from 0: /= is safe
+        before = make(logits)               # a view taken before the write
+        v = leaf(lib, np.abs(arr(*shape, seed=1)) + 0.5)
+        row = make(logits)
+        VIEW_WRITES[write](row, v * 2)
+        assert logits.requires_grad and not logits.is_leaf and row.requires_grad
+        w = lib.tensor(arr(4, 5, seed=2))
+        u = lib.tensor(arr(*shape, seed=3))
+        loss = (logits * w).sum() + (row * u).sum() + (before * u).sum()
+        loss.backward()
+        return loss, logits, row, before, v.grad
+    same_outcome(run)
+
+
+def test_the_lecture_loop_with_a_row_view():
+    """part 5's `logits = zeros(8, 27); logits[i] = model(x)`, written through row views."""
+    def run(lib):
+        W = leaf(lib, arr(3, 5))
+        X = lib.tensor(arr(4, 3, seed=1))
+        logits = lib.zeros(4, 5, dtype=lib.float64)
+        for i in range(4):
+            row = logits[i]
+            row += (X[i] @ W).tanh()
+        loss = logits.softmax(1).log().mean()
+        loss.backward()
+        return loss, logits, W.grad
+    same_outcome(run)
 
 
 # ---- 5. thread-local modes ----------------------------------------------------------------
