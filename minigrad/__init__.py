@@ -11,9 +11,11 @@ ops built from primitives), ops.py (the primitives with their derivatives) and a
 a graph in torch and compares every node.
 """
 
+import os
+
 import numpy as np
 
-from . import check, convert  # noqa: F401  (minigrad.check imports torch only when called)
+from . import check, convert, fast  # noqa: F401  (minigrad.check imports torch only when called)
 from .convert import bool_, float32, float64, int32, int64
 from .creation import (
     arange,
@@ -186,3 +188,5 @@ __all__ = [
 ]
 
 from . import nn, optim  # noqa: E402  (torch.nn and torch.optim come with `import torch`)
+
+fast.enable(os.environ.get("MINIGRAD_FAST", "1") != "0")  # speed tricks (fast.py), on by default

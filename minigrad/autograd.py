@@ -1,42 +1,27 @@
-"""The engine's bookkeeping: topological order, the backward loop, undoing broadcasting.
+"""The engine's bookkeeping: the graph walk, the backward loop, undoing broadcasting.
 
-Primitives (ops.py) only know local derivative rules. Everything global lives here:
-the order in which nodes are visited, summing the contributions a node receives from its
+Primitives (ops.py) only know local derivative rules. Everything global lives here: the
+order in which nodes are visited, summing the contributions a node receives from its
 consumers, and undoing broadcasting (`sum_to_shape`). Nothing here knows any op by name.
-The guard rails (version checks, anomaly checks) live in guards.py, the thread-local
-switches (grad mode, scope, anomaly mode) in modes.py.
+The guard rails (version checks, anomaly checks) live in guards.py and are called from two
+marked points of the loop; the thread-local switches (grad mode, scope) in modes.py.
 """
-
-import functools
-from operator import attrgetter
 
 import numpy as np
 
 from .guards import check_backward, check_saved, clock
-from .modes import (  # noqa: F401  # noqa: F401  (re-exported)
-    detect_anomaly,
-    enable_grad,
-    inference_mode,
-    is_grad_enabled,
-    modes,
-    no_grad,
-    scope,
-    set_grad_enabled,
-)
-
-_data = attrgetter("_data")  # map(_data, parents): no comprehension frame (Python 3.11)
+from .modes import modes
 
 
 def sum_to_shape(grad, shape):
     """Undo broadcasting: sum `grad` down to `shape`."""
     if grad.shape == shape:
         return grad
-    axes = _broadcast_axes(grad.shape, shape)
-    return np.add.reduce(grad, axis=axes, keepdims=True).reshape(shape)
+    return np.add.reduce(grad, axis=broadcast_axes(grad.shape, shape), keepdims=True) \
+        .reshape(shape)
 
 
-@functools.lru_cache(maxsize=1024)  # a training step meets the same few shape pairs each time
-def _broadcast_axes(big, shape):
+def broadcast_axes(big, shape):
     """The axes along which broadcasting stretched `shape` to `big`.
 
     Broadcasting prepends size-1 axes and stretches size-1 axes, so the gradient of the
@@ -44,12 +29,11 @@ def _broadcast_axes(big, shape):
     """
     lead = len(big) - len(shape)
     return tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and big[lead + i] != 1
-    )
+        lead + i for i, n in enumerate(shape) if n == 1 and big[lead + i] != 1)
 
 
 def inputs(node):
-    """node's inputs as they were when its op ran.
+    """node's inputs as they were when its op ran (what `Tensor.parents` shows).
 
     An in-place op rewrites a tensor's history: after `y += 1`, the object `y` is the result
     of that add, and the previous version of y lives on as `y._previous`. A node that used y
@@ -57,46 +41,49 @@ def inputs(node):
     then later than its own (a parent is otherwise always recorded before its consumers).
     The edge is repointed once, for good, so later walks (and drawings) see it directly.
     """
-    recorded = node._recorded
-    parents = node._parents
-    for p in parents:
-        if p._recorded > recorded:
-            fixed = []
-            for p in parents:
-                while p._recorded > recorded:  # step back through the in-place versions
-                    p = p._previous
-                fixed.append(p)
-            node._parents = parents = tuple(fixed)
-            break
+    recorded, parents = node._recorded, node._parents
+    if recorded >= clock[0]:  # no in-place write since the node was made: nothing to repoint
+        return parents
+    if any(p._recorded > recorded for p in parents):
+        fixed = []
+        for p in parents:
+            while p._recorded > recorded:  # step back through the in-place versions
+                p = p._previous
+            fixed.append(p)
+        node._parents = parents = tuple(fixed)
     return parents
 
 
-def toposort(root):
-    """Nodes that require grad, every parent before its children, without recursion.
+def walk(root, enter=None):
+    """Every node under `root` (that `enter(node)` admits), each after all its parents.
 
-    Depth-first with an explicit stack of (node, iterator over its parents), so a
-    100,000-deep chain needs no recursion limit. A node is emitted once all its parents are
-    (post-order). `seen` is keyed by identity, so two equal-valued tensors stay two nodes.
-    A node recorded after the last in-place write cannot have a rewritten input: it skips
-    `inputs` (one comparison; a training step writes nothing between forward and backward).
+    The one graph walk: toposort, check and viz use it. Depth-first with an explicit stack
+    of (node, iterator over its parents), so a 100,000-deep chain needs no recursion limit;
+    a node is emitted once all its parents are (post-order). `seen` is keyed by identity,
+    so two equal-valued tensors stay two nodes.
     """
-    written = clock[0]
     order, seen = [], {id(root)}
     stack = [(root, iter(inputs(root)))]
     while stack:
         node, parents = stack[-1]
         for parent in parents:
-            if parent._requires_grad and id(parent) not in seen:
+            if id(parent) not in seen and (enter is None or enter(parent)):
                 seen.add(id(parent))
-                grandparents = parent._parents
-                if grandparents and parent._recorded < written:  # a write since: rewritten?
-                    grandparents = inputs(parent)
-                stack.append((parent, iter(grandparents)))
+                stack.append((parent, iter(inputs(parent))))
                 break
         else:  # every parent is emitted: emit the node
             stack.pop()
             order.append(node)
     return order
+
+
+def toposort(root):
+    """The nodes that require grad, every parent before its children.
+
+    backward visits them in reverse: a node's gradient is complete only when every consumer
+    has sent its share, and every consumer comes later in this order.
+    """
+    return walk(root, lambda node: node._requires_grad)
 
 
 def backward(root, gradient):
@@ -107,44 +94,29 @@ def backward(root, gradient):
     an already accumulated `.grad` down the graph again. `.grad` is written only after the
     whole walk succeeded, so an op that raises half-way leaves every `.grad` untouched.
     """
-    pending = {id(root): gradient}
-    done = []
-    written = clock[0]  # no in-place write since a node was recorded: nothing to check
-    anomaly = modes.anomaly
+    pending = {id(root): gradient}  # id(node) -> the sum its consumers have sent so far
+    done = []  # (node, its complete gradient)
+    written, anomaly = clock[0], modes.anomaly
     for node in reversed(toposort(root)):
         grad = pending.pop(id(node), None)
-        if grad is None:  # every op returned None for this input: nothing flows here
+        if grad is None:  # no gradient flows here (every rule returned None for it)
             continue
         done.append((node, grad))
-        op = node._op
-        if op is None:
+        op, parents = node._op, node._parents
+        if op is None:  # a leaf
             continue
-        parents = node._parents
-        if node._recorded < written:  # some write happened since: were our values touched?
+        if node._recorded < written:  # guard 1: a write since the op ran; were its values?
             check_saved(node, parents)
-        in_grads = op.backward(grad, node._data, *map(_data, parents))
-        if anomaly:
+        in_grads = op.backward(grad, node._data, *[p._data for p in parents])
+        if anomaly:  # guard 2: detect_anomaly wants every gradient finite
             check_backward(node, parents, in_grads)
-        owner = grad if grad.base is None else grad.base  # numpy's views point at the owner
         for parent, g in zip(parents, in_grads):
             if g is None or not parent._requires_grad:
                 continue
-            data = parent._data
-            if g.shape != data.shape:  # a broadcast input: summing down makes a new array
-                g = sum_to_shape(g, data.shape)
-            if g.dtype != data.dtype:
-                g = g.astype(data.dtype)
-            key = id(parent)
-            if key in pending:
-                pending[key] += g  # ours alone: every pending array is fresh or a copy
-            else:
-                # An op may pass `grad` through (add) or return a view of it (reshape): a
-                # copy, so that no two `.grad` arrays share memory and `+=` above is safe.
-                pending[key] = g.copy() if g is grad or g.base is owner else g
+            g = sum_to_shape(g, parent._data.shape).astype(parent._data.dtype, copy=False)
+            if id(parent) in pending:
+                pending[id(parent)] += g  # ours alone: every pending array is fresh or a copy
+            else:  # a rule may pass grad on (add) or return a view of it (reshape): copied
+                pending[id(parent)] = g.copy() if g is grad or g.base is not None else g
     for node, grad in done:  # only now, when nothing can raise any more: write every .grad
-        if grad.__class__ is not np.ndarray:  # numpy's 0-d arithmetic returns np.float64
-            grad = np.asarray(grad)
-        if node._grad is None:  # the common case, inlined: store the array
-            node._grad = grad
-        else:
-            node._accumulate_grad(grad)
+        node._accumulate_grad(np.asarray(grad))  # (0-d arithmetic gives numpy scalars)

@@ -5,7 +5,7 @@
     assert report.ok
 
 `compare_with_torch` walks the graph under a root, rebuilds it in torch one primitive at a time
-(each primitive has a replay rule in `REPLAY`), runs torch's backward with the same seed
+(each primitive's class has its `replay`, ops.py), runs torch's backward with the same seed
 gradient, and compares each node's value and gradient with minigrad's. `compare_grads` is the
 backprop-ninja check: gradients derived by hand against the engine's own `.grad`.
 
@@ -20,13 +20,12 @@ torch is optional for minigrad: it is imported here only, and only inside the fu
 need it. This module does not draw anything (viz colours nodes with `Report.row_for`).
 """
 
-import copy
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import autograd
+from . import autograd, ops
 from .tensor import Tensor
 
 TORCH_HINT = "minigrad.check needs PyTorch: pip install torch==2.13.0"
@@ -169,13 +168,13 @@ def scales(root):
     grad = {id(n): _amax(_np(n.grad)) for n in nodes}
     out = {}
     for c in nodes:
-        value_scale = max([value[id(c)]] + [value[id(p)] for p in c._parents])
+        value_scale = max([value[id(c)]] + [value[id(p)] for p in c.parents])
         out[id(c)] = value_scale
-        if c._op is None or c.grad is None:
+        if c.op is None or c.grad is None:
             continue
-        parents = [_np(p.data) for p in c._parents]
-        terms = c._op.backward(np.array(_np(c.grad)), _np(c.data), *parents)
-        for p, term in zip(c._parents, terms):
+        parents = [_np(p.data) for p in c.parents]
+        terms = c.op.backward(np.array(_np(c.grad)), _np(c.data), *parents)
+        for p, term in zip(c.parents, terms):
             if term is not None and p.requires_grad:
                 grad[id(p)] = max(grad[id(p)], _amax(term), grad[id(c)])
     return {key: (out[key], grad[key]) for key in out}
@@ -298,89 +297,6 @@ class Report:
     __repr__ = __str__
 
 
-# ---- replay rules: primitive name -> fn(op, *torch_inputs) ------------------------------
-
-def _sum(op, x):
-    # numpy reads an empty axis tuple as "reduce nothing", torch as "reduce everything":
-    # replay what the primitive computed.
-    return x.sum(dim=op.dim, keepdim=op.keepdim) if op.dim else x.clone()
-
-
-def _max(op, x):
-    torch = _torch()
-    return torch.max(x) if op.dim is None else torch.max(x, op.dim, op.keepdim).values
-
-
-def _getitem(op, x):
-    torch = _torch()
-    items = op.index if isinstance(op.index, tuple) else (op.index,)
-    if any(isinstance(i, slice) and i.step is not None and i.step < 0 for i in items):
-        # torch refuses negative steps: gather the same elements by flat position instead
-        where = np.arange(x.numel()).reshape(tuple(x.shape))[op.index]
-        return x.reshape(-1)[torch.from_numpy(np.array(where, dtype=np.int64))]
-    out = []
-    for i in items:
-        if isinstance(i, np.ndarray):
-            # numpy reads unsigned arrays as integers, torch reads uint8 as a mask
-            i = torch.from_numpy(i.astype(np.int64) if i.dtype.kind == "u" else i.copy())
-        elif isinstance(i, np.integer):
-            i = int(i)
-        out.append(i)
-    return x[tuple(out) if isinstance(op.index, tuple) else out[0]]
-
-
-def _setitem(op, x, v):
-    """x with x[index] = v, out of place: a clone, then index_put at the flat positions the
-    index selects (which also covers negative steps and boolean masks)."""
-    torch = _torch()
-    where = np.arange(x.numel()).reshape(tuple(x.shape))[op.index]
-    out = x.reshape(-1).clone()
-    out[torch.from_numpy(np.array(where, dtype=np.int64))] = v.expand(where.shape)
-    return out.reshape(x.shape)
-
-
-def _cast(op, x, float_dtype=None):
-    target = _torch_dtype(op.dtype)
-    if float_dtype is not None and target.is_floating_point:
-        target = float_dtype  # a replay in one float dtype keeps it through float casts
-    return x.to(target, copy=True)  # a node of its own even when the dtype stays
-
-
-def _where(op, a, b):
-    return _torch().where(_torch().from_numpy(op.condition.copy()), a, b)
-
-
-def _cat(op, *xs):
-    return _torch().cat(xs, dim=op.dim)
-
-
-def _cross_entropy(op, logits, targets):
-    return _torch().nn.functional.cross_entropy(logits, targets, reduction=op.reduction)
-
-
-REPLAY = {
-    "add": lambda op, a, b: a + b,
-    "mul": lambda op, a, b: a * b,
-    "pow": lambda op, x: x ** op.exponent,
-    "exp": lambda op, x: x.exp(),
-    "log": lambda op, x: x.log(),
-    "tanh": lambda op, x: x.tanh(),
-    "sin": lambda op, x: x.sin(),
-    "cos": lambda op, x: x.cos(),
-    "where": _where,
-    "cat": _cat,
-    "sum": _sum,
-    "max": _max,
-    "matmul": lambda op, a, b: a @ b,
-    "reshape": lambda op, x: x.reshape(op.shape),
-    "permute": lambda op, x: x.permute(op.dims),
-    "getitem": _getitem,
-    "setitem": _setitem,
-    "cast": _cast,
-    "cross_entropy": _cross_entropy,
-}
-
-
 def _torch_dtype(np_dtype):
     return _torch().from_numpy(np.empty(0, dtype=np_dtype)).dtype
 
@@ -388,27 +304,16 @@ def _torch_dtype(np_dtype):
 # ---- walking the graph ------------------------------------------------------------------
 
 def graph_nodes(root):
-    """Every node under `root`, constants included, each after its parents (no recursion).
-
-    autograd.toposort skips parents that do not require grad; a replay needs them too.
-    """
-    order, seen, stack = [], set(), [(root, False)]
-    while stack:
-        node, parents_done = stack.pop()
-        if parents_done:
-            order.append(node)
-        elif id(node) not in seen:
-            seen.add(id(node))
-            stack.append((node, True))
-            stack.extend((p, False) for p in reversed(autograd.inputs(node)) if id(p) not in seen)
-    return order
+    """Every node under `root`, constants included, each after its parents (the engine's
+    walk; toposort keeps only the nodes that require grad, a replay needs them all)."""
+    return autograd.walk(root)
 
 
 def _names(nodes):
     """label, else the op (or leaf/const) and the node's position in forward order."""
     names = {}
     for i, node in enumerate(nodes):
-        kind = node._op.name if node._op is not None else \
+        kind = node.op.name if node.op is not None else \
             "leaf" if node.requires_grad else "const"
         names[id(node)] = (node.label or f"{kind}{i}", kind)
     return names
@@ -447,7 +352,7 @@ def _replay(nodes, root, seed, float_dtype):
     replayed = {}
     with torch.enable_grad():
         for node in nodes:
-            if node._op is None:
+            if node.op is None:
                 data = np.array(_np(node.data))  # a copy: torch.from_numpy shares memory
                 if np_float is not None and data.dtype.kind == "f":
                     data = data.astype(np_float)
@@ -455,11 +360,10 @@ def _replay(nodes, root, seed, float_dtype):
                 if node.requires_grad:
                     t.requires_grad_(True)
             else:
-                inputs = [replayed[id(p)] for p in node._parents]
-                if node._op.name == "cast":
-                    t = _cast(node._op, *inputs, float_dtype=float_dtype)
-                else:
-                    t = REPLAY[node._op.name](node._op, *inputs)
+                inputs = [replayed[id(p)] for p in node.parents]
+                t = node.op.replay(torch, *inputs)
+                if float_dtype is not None and node.op.name == "cast" and t.is_floating_point():
+                    t = t.to(float_dtype)  # a replay in one float dtype keeps it through casts
                 if t.requires_grad:
                     t.retain_grad()
             replayed[id(node)] = t
@@ -497,10 +401,11 @@ def compare_with_torch(root, gradient=None, dtype=None):
     """
     torch = _torch()
     nodes = graph_nodes(root)
-    missing = sorted({n._op.name for n in nodes if n._op is not None} - set(REPLAY))
+    missing = sorted({n.op.name for n in nodes if n.op is not None and
+                      not hasattr(n.op, "replay")})
     if missing:
-        raise NotImplementedError(f"no torch replay rule for primitive(s) {missing}: add one "
-                                  "to minigrad.check.REPLAY")
+        raise NotImplementedError(f"no torch replay rule for primitive(s) {missing}: give the "
+                                  "op class a replay(torch, *inputs) method")
     seed = _seed(root, gradient)
     _run_minigrad_backward(root, seed, nodes)
 
@@ -595,15 +500,15 @@ def _replay_float64(nodes, root, seed):
 
     again = {}
     for node in nodes:
-        if node._op is None:
+        if node.op is None:
             data = _np(node.data)
             data = data.astype(np.float64) if data.dtype.kind == "f" else data
             again[id(node)] = Tensor(data, requires_grad=node.requires_grad)
         else:
-            op = copy.copy(node._op)  # an op may keep forward state (max's indices)
+            op = node.op
             if op.name == "cast" and np.dtype(op.dtype).kind == "f":
-                op.dtype = np.float64
-            again[id(node)] = apply(op, *(again[id(p)] for p in node._parents))
+                op = ops.Cast(np.float64)
+            again[id(node)] = apply(op, *(again[id(p)] for p in node.parents))
     out = again[id(root)]
     out.backward(None if seed is None else seed.astype(np.float64))
     return {key: _np(t.grad) for key, t in again.items()}
@@ -669,7 +574,7 @@ def _compare_pairs(pairs, nodes, root, gradient):
             ok = v.ok
         else:
             ok = not note and verdict(mine, engine, dtype=engine.dtype).ok
-        rows.append(Row(node, name, node._op.name if node._op else "leaf", node.shape,
+        rows.append(Row(node, name, node.op.name if node.op else "leaf", node.shape,
                         _exact(mine, engine), ok, None, max_abs_diff(mine, engine), True, ok,
                         note, None, v))
     return Report(rows, "hand-derived grads vs minigrad's backward", reference="engine")
@@ -791,7 +696,7 @@ def _consumers(nodes):
     """id(node) -> the nodes that take it as an input (the graph only stores parents)."""
     out = {}
     for node in nodes:
-        for p in node._parents:
+        for p in node.parents:
             out.setdefault(id(p), []).append(node)
     return out
 
@@ -825,7 +730,7 @@ def _diagnose(row, pairs, nodes):
     """What a learner reads about one root cause: where, why, and the rules to read."""
     name, node = row.name, row.node
     mine = next(np.asarray(_np(m)) for n, x, m in pairs if x is node)
-    made = f"made by {node._op.name}" if node._op is not None else "a leaf (a parameter)"
+    made = f"made by {node.op.name}" if node.op is not None else "a leaf (a parameter)"
     lines = [f"d{name} is the first wrong step: {name} {tuple(node.shape)}, {made}."]
     if mine.shape != tuple(node.shape):
         stretched = [tuple(c.shape) for c in _consumers(nodes).get(id(node), [])]
@@ -842,7 +747,7 @@ def _diagnose(row, pairs, nodes):
                 and len(consumers.get(id(chain[-1]), [])) == 1:
             chain.append(consumers[id(chain[-1])][0])
         out = names.get(id(chain[-1])) or chain[-1].label or "an unnamed node"
-        ops = [t._op for t in chain]
+        ops = [t.op for t in chain]
         lines.append(f"   {name} feeds {' -> '.join(op.name for op in ops)} -> {out}; "
                      "its gradient comes from:")
         for op in ops:
@@ -854,22 +759,20 @@ def _diagnose(row, pairs, nodes):
 
 
 def backward_rule(op):
-    """An op's derivation comment and its backward method, as written in minigrad/ops.py."""
+    """An op's derivation (its docstring) and its plain backward, as written in the class.
+
+    Read from the class's own source, so a rule fast.py swapped in is not what is quoted.
+    """
     import inspect
     import textwrap
 
     cls = type(op)
     try:
-        source = inspect.getsource(cls).splitlines()
-        backward = textwrap.dedent(inspect.getsource(cls.backward)).rstrip()
+        source = textwrap.dedent(inspect.getsource(cls))
     except (OSError, TypeError):  # no source file (a frozen install)
         return f"{cls.__name__}.backward (source not available)"
-    comment = []
-    for line in source[1:]:
-        if not line.strip().startswith("#"):
-            break
-        comment.append(line.strip())
-    return "\n".join(comment + [backward])
+    rule = source[source.index("    def backward("):].split("\n\n")[0]
+    return "\n".join([inspect.cleandoc(cls.__doc__ or ""), textwrap.dedent(rule)])
 
 
 def shape_advice(name, mine, want, stretched=None):

@@ -3,16 +3,17 @@ cross-entropy loss. This module is also `minigrad.nn.functional`, so the lecture
 `import torch.nn.functional as F` becomes `import minigrad.nn.functional as F`.
 
 Everything here is a composition of the engine's primitives (tensor.py, ops.py), except the
-fused cross-entropy, which is one primitive (`ops.CrossEntropy`) with the (softmax - onehot)/n
-backward. Differences from torch: `cross_entropy` takes (N, C) or (C,) logits and integer
-class targets only: no class weights, no ignore_index, no label smoothing, no class
+fused cross-entropy, a primitive of its own that lives here with its layer (`CrossEntropy`,
+registered in ops.PRIMITIVES), with the (softmax - onehot)/n backward.
+Differences from torch: `cross_entropy` takes (N, C) or (C,) logits and integer class targets
+only: no class weights, no ignore_index, no label smoothing, no class
 probabilities; `softmax` and `log_softmax` want `dim` (torch guesses one, with a warning).
 """
 
 import numpy as np
 
-from . import ops
 from .convert import int64
+from .ops import Op, primitive
 from .tensor import Tensor, apply
 
 
@@ -86,7 +87,8 @@ def cross_entropy(input, target, reduction="mean", fused=True):
 
     fused=True (default) is one node, the `cross_entropy` primitive, whose backward is
     (softmax - onehot) / N. fused=False is the lecture's step-by-step version, one node per
-    step, each labelled with the seed's name; both are stable for logits of any size.
+    step, each labelled with the seed's name (stepwise_cross_entropy). The fused one is
+    stable for logits of any size; the step-by-step one is as stable as the lecture's.
     """
     if not isinstance(input, Tensor):
         raise TypeError(f"cross_entropy(): argument 'input' must be Tensor, not "
@@ -101,29 +103,75 @@ def cross_entropy(input, target, reduction="mean", fused=True):
     target = _class_targets(target, input)
     logits = input if input.ndim == 2 else input.reshape(1, input.shape[0])  # (C,) -> (1, C)
     if fused:
-        loss = apply(ops.CrossEntropy(reduction), logits, target)
+        loss = apply(CrossEntropy(reduction), logits, target)
     else:
-        loss = _stepwise_cross_entropy(logits, target, reduction)
+        loss = stepwise_cross_entropy(logits, target, reduction)
     return loss.reshape(()) if reduction == "none" and input.ndim == 1 else loss
 
 
-def _stepwise_cross_entropy(logits, target, reduction):
-    """The seed's cross-entropy, one primitive at a time.
+def stepwise_cross_entropy(logits, target, reduction="mean", steps=None):
+    """The lecture's cross-entropy, one primitive at a time, each step labelled with the
+    seed's name (the one formula: nn's fused=False, models.lecture and makemore use it).
 
-    One change from the seed: logprobs = norm_logits - log(counts_sum) instead of
-    log(counts * counts_sum**-1). The two are equal, but at logits of +-1000 a count
-    underflows to 0 and log(0) = -inf, while this form never takes the log of a tiny number.
+    Written with methods and operators only, so it runs on torch tensors as it is. As the
+    lecture's, it takes log(probs): where a probability underflows (a logit more than about
+    88 below the row's max in float32, 745 in float64) its log is -inf, as torch's is for the
+    same steps; the fused cross_entropy has no such limit. `steps`, a dict, receives every
+    step by its name (the lecture's backward pass needs them).
     """
     n = logits.shape[0]
-    logit_maxes = logits.max(1, keepdim=True).values  # its gradient is 0 up to rounding
-    norm_logits = logits - logit_maxes  # softmax is shift-invariant; exp(<= 0) cannot overflow
+    logit_maxes = logits.max(1, keepdim=True).values
+    norm_logits = logits - logit_maxes  # subtract the max: exp cannot overflow
     counts = norm_logits.exp()
-    counts_sum = counts.sum(1, keepdim=True)  # >= 1: the max's own count is exp(0)
-    logprobs = norm_logits - counts_sum.log()
-    for t, name in ((logit_maxes, "logit_maxes"), (norm_logits, "norm_logits"),
-                    (counts, "counts"), (counts_sum, "counts_sum"), (logprobs, "logprobs")):
+    counts_sum = counts.sum(1, keepdim=True)
+    counts_sum_inv = counts_sum**-1
+    probs = counts * counts_sum_inv
+    logprobs = probs.log()
+    picked = logprobs[range(n), target]
+    loss = -picked if reduction == "none" else \
+        -picked.mean() if reduction == "mean" else -picked.sum()
+    named = dict(logit_maxes=logit_maxes, norm_logits=norm_logits, counts=counts,
+                 counts_sum=counts_sum, counts_sum_inv=counts_sum_inv, probs=probs,
+                 logprobs=logprobs, loss=loss)
+    for name, t in named.items():
         t.label = name
-    nll = -logprobs[range(n), target]  # (n,)
-    if reduction == "none":
-        return nll
-    return nll.mean() if reduction == "mean" else nll.sum()
+    if steps is not None:
+        steps.update(named)
+    return loss
+
+
+@primitive
+class CrossEntropy(Op):
+    """y = mean_i(log sum_j exp(x_ij) - x_i,t_i)  ->  dx = dy * (softmax(x) - onehot(t)) / n
+
+    d(log sum_j exp x_ij)/dx_ij = exp x_ij / sum_j exp x_ij = softmax_ij, and
+    d(x_i,t_i)/dx_ij = [j == t_i]; 'sum' drops the 1/n, 'none' keeps one loss per row (dy a
+    column). No gradient for t. x is (n, C) logits, t int64 (n,) class indices.
+    The rule reads x (torch keeps the softmax instead: a write into x is refused here).
+    """
+    __slots__ = args = ("reduction",)
+    name = "cross_entropy"
+    reads = ((1,), ())
+
+    def __init__(self, reduction="mean"):
+        self.reduction = reduction
+
+    def forward(self, x, target):
+        # log sum exp(x) = m + log sum exp(x - m) with m = max(x): exp never overflows, and
+        # the picked logit is shifted by the same m, so nll = lse(z) - z_t needs no m at all.
+        z = x - x.max(axis=1, keepdims=True)
+        nll = np.log(np.exp(z).sum(axis=1)) - z[np.arange(x.shape[0]), target]
+        if self.reduction == "none":
+            return nll
+        return np.asarray(nll.mean() if self.reduction == "mean" else nll.sum(), dtype=x.dtype)
+
+    def backward(self, grad, out, x, target):
+        e = np.exp(x - x.max(axis=1, keepdims=True))
+        dx = e / e.sum(axis=1, keepdims=True)  # softmax(x)
+        dx[np.arange(x.shape[0]), target] -= 1  # minus the one-hot target
+        if self.reduction == "none":
+            return dx * grad[:, None], None
+        return dx * (grad / x.shape[0] if self.reduction == "mean" else grad), None
+
+    def replay(self, torch, x, target):
+        return torch.nn.functional.cross_entropy(x, target, reduction=self.reduction)

@@ -31,7 +31,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import autograd, functional, random
+from . import functional, modes, random
 from .convert import float32, int64
 from .creation import empty, ones, tensor, zeros
 from .functional import cross_entropy  # noqa: F401  (nn.cross_entropy, as before)
@@ -215,7 +215,7 @@ class Module:
         # Nodes made inside carry the scope path ("model/batchnorm"), so viz can draw boxes.
         if self.scope_name is None:
             return self.forward(*args, **kwargs)
-        with autograd.scope(self.scope_name):
+        with modes.scope(self.scope_name):
             return self.forward(*args, **kwargs)
 
     # ---- saving and loading ------------------------------------------------------------
@@ -275,7 +275,7 @@ class Module:
         if errors:
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
                                + "\n\t".join(errors))
-        with autograd.no_grad():  # in place (whoever holds the array sees the new values),
+        with modes.no_grad():  # in place (whoever holds the array sees the new values),
             for key, array in arrays.items():  # and stamped: an older graph is now stale
                 own[key][...] = array
         return _IncompatibleKeys(missing, unexpected)

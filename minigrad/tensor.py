@@ -14,28 +14,18 @@ creation.py.
 """
 
 import copy
-import functools
 import math
 from typing import NamedTuple
 
 import numpy as np
 
 from . import convert, ops
-from .autograd import _data, backward
+from .autograd import backward, inputs
 from .convert import bool_, float32, float64, int32, int64
 from .guards import check_forward, clock, new_box, stamp, tick
 from .modes import modes
 
 _new = object.__new__
-# convert.dims is pure, and a training step asks it the same few questions every time (dim 0
-# of a 2-d tensor, ...): remember the answers for an int or None, the hashable common case.
-_cached_dims = functools.lru_cache(maxsize=256)(convert.dims)
-
-
-def _dims(dim, ndim):
-    if dim is None or dim.__class__ is int:
-        return _cached_dims(dim, ndim)
-    return convert.dims(dim, ndim)
 
 # Primitives without arguments are shared: one instance serves every node.
 _ADD, _MUL, _EXP, _LOG, _TANH, _MATMUL = (ops.Add(), ops.Mul(), ops.Exp(), ops.Log(),
@@ -53,7 +43,7 @@ def apply(op, *parents):
 
     This is the per-op hot path of the engine, kept to a few attribute stores.
     """
-    data = op.forward(*map(_data, parents))
+    data = op.forward(*[p._data for p in parents])
     out = _new(Tensor)
     # numpy hands back a scalar (np.float32), not an array, for 0-d arithmetic
     out._data = data if data.__class__ is np.ndarray else np.asarray(data)
@@ -238,6 +228,8 @@ class Tensor:
     ndim = property(lambda self: self._data.ndim)
     dtype = property(lambda self: self._data.dtype)
     is_leaf = property(lambda self: self._op is None)
+    op = property(lambda self: self._op, doc="The primitive that made this tensor (None: a leaf).")
+    parents = property(inputs, doc="The tensors the op read, as they were when it ran.")
     T = property(lambda self: self.permute(*reversed(range(self.ndim))))
 
     def size(self, dim=None):
@@ -592,14 +584,14 @@ class Tensor:
 
     def sum(self, dim=None, keepdim=False, *, keepdims=None):
         x = self if self._data.dtype.kind == "f" else self.long()  # integers sum as int64
-        return apply(ops.Sum(_dims(dim, self.ndim), _keep(keepdim, keepdims)), x)
+        return apply(ops.Sum(convert.dims(dim, self.ndim), _keep(keepdim, keepdims)), x)
 
     def mean(self, dim=None, keepdim=False, *, keepdims=None):
         keepdim = _keep(keepdim, keepdims)
         if self._data.dtype.kind != "f":
             raise RuntimeError("mean(): could not infer output dtype. Input dtype must be "
                                f"either a floating point or complex dtype. Got: {self.dtype}")
-        count = math.prod(self.shape[d] for d in _dims(dim, self.ndim))
+        count = math.prod(self.shape[d] for d in convert.dims(dim, self.ndim))
         # mean = sum / count; an empty mean is 0 * nan = nan, as torch
         return self.sum(dim, keepdim) * (1 / count if count else float("nan"))
 
@@ -620,7 +612,7 @@ class Tensor:
             raise RuntimeError(f"std and var only support floating point and complex dtypes "
                                f"(got {self.dtype})")
         keepdim = _keep(keepdim, keepdims)
-        count = math.prod(self.shape[d] for d in _dims(dim, self.ndim))
+        count = math.prod(self.shape[d] for d in convert.dims(dim, self.ndim))
         centred = self - self.mean(dim, keepdim=True)
         divisor = max(0, count - correction)  # torch clamps it at 0: then 0/0 = nan, x/0 = inf
         return (centred * centred).sum(dim, keepdim) * (1 / divisor if divisor else math.inf)
@@ -638,14 +630,15 @@ class Tensor:
                                    "input.numel() == 0. Specify the reduction dim with the "
                                    "'dim' argument.")
             return apply(ops.Max(), self)
-        axis = _dims(dim, self.ndim)
+        axis = convert.dims(dim, self.ndim)
         if self.ndim == 0:  # a 0-d tensor is its own maximum, at index 0, as in torch
             return MaxResult(self.reshape(()), constant(np.zeros((), int64)))
         if self.shape[axis[0]] == 0:
             raise IndexError(f"max(): Expected reduction dim {axis[0]} to have non-zero size.")
-        op = ops.Max(axis[0], keepdim)
-        values = apply(op, self)
-        indices = op.indices if keepdim else op.indices.squeeze(op.dim)
+        # argmax gives the first maximum (NaN counts as maximal), as torch's max(dim) does
+        indices = self._data.argmax(axis=axis[0], keepdims=True)
+        values = apply(ops.Max(axis[0], keepdim, indices), self)
+        indices = indices if keepdim else indices.squeeze(axis[0])
         return MaxResult(values, constant(indices.astype(int64, copy=False)))
 
     def min(self, dim=None, keepdim=False, *, keepdims=None):
@@ -729,7 +722,7 @@ class Tensor:
     def squeeze(self, dim=None):
         """Drop size-1 axes: all of them, or those among `dim` (an int or a tuple); a named
         axis whose size is not 1 stays, as in torch."""
-        axes = _dims(dim, self.ndim) if dim is not None else range(self.ndim)
+        axes = convert.dims(dim, self.ndim) if dim is not None else range(self.ndim)
         shape = tuple(n for i, n in enumerate(self.shape) if n != 1 or i not in axes)
         return self.reshape(shape) if shape != self.shape else self.reshape(self.shape)
 
@@ -752,7 +745,7 @@ class Tensor:
             split = convert.ints_first(index)
             if split is not None:  # torch selects with the ints first: two getitems
                 return self[split[0]][split[1]]
-        op = ops.GetItem(index, basic)
+        op = ops.GetItem(index)
         out = apply(op, self)
         if basic:  # a basic index selects a view, as in torch
             _take_view(out, self, op)
@@ -1027,7 +1020,7 @@ def _rewrite(t, new, old):
             scatter = apply(ops.SetItem(op.index), base_old, new)
         else:  # a reshape or permute view covers all of base: base_new = new, reshaped back
             scatter = new.reshape(base.shape) if op.__class__ is ops.Reshape else \
-                new.permute(*op.inverse)
+                new.permute(*np.argsort(op.dims).tolist())
         _rewrite(base, scatter, base_old)
         t._op, t._parents, t._requires_grad = op, (base,), True  # t = view(base_new)
     t._previous, t._recorded = old, now

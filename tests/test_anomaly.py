@@ -24,8 +24,7 @@ from test_check import seed_graph
 from test_fuzz import build, check_graph
 
 import minigrad
-from minigrad import check
-from minigrad.autograd import is_grad_enabled
+from minigrad import check, is_grad_enabled
 
 # numpy warns about log(0) and 1/0; those values are what these tests are about
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")

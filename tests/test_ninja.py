@@ -114,7 +114,7 @@ def test_the_report_quotes_the_rule_from_ops(forward):
     report = derive(forward, "dhpreact = (1.0 - h**2) * dh", "dhpreact = (1.0 - h) * dh")
     text = report.advice["hpreact"]
     assert "hpreact feeds tanh -> h" in text
-    assert "# y = tanh(x)  ->  dx = dy * (1 - y**2)" in text  # the derivation comment
+    assert "y = tanh(x)  ->  dx = dy * (1 - y**2)" in text  # the derivation (docstring)
     assert "def backward(self, grad, out, x):" in text        # and the rule itself
 
 

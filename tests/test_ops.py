@@ -85,7 +85,7 @@ def cross_entropy(lib, logits, target, reduction="mean"):
     """
     if lib is torch:
         return torch.nn.functional.cross_entropy(logits, target, reduction=reduction)
-    return apply(minigrad.ops.CrossEntropy(reduction), logits, target)
+    return apply(minigrad.functional.CrossEntropy(reduction), logits, target)
 
 
 W23 = np.linspace(-1.5, 2.0, 6).reshape(2, 3)  # a float64 constant, broadcastable with (2, 3)

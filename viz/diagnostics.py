@@ -73,7 +73,7 @@ def _name(t, fallback="tensor"):
 
 def tanh_layers(loss):
     """[(name, tensor)] of every tanh output recorded under `loss`, first layer first."""
-    found = [t for t in toposort(loss) if t._op is not None and t._op.name == "tanh"]
+    found = [t for t in toposort(loss) if t.op is not None and t.op.name == "tanh"]
     return [(_name(t, f"tanh{i}"), t) for i, t in enumerate(found)]
 
 

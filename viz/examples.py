@@ -17,6 +17,7 @@ import argparse
 import os
 
 import minigrad
+from models import lecture
 
 from .render import render
 from .steps import backward_steps, run_dot, write_steps
@@ -50,71 +51,10 @@ def neuron():
 
 
 def seed_graph(seed=42, batch=32, hidden=64, backward=True):
-    """The lecture's forward cell on random data and parameters; returns the loss.
-
-    Shapes are the lecture's (vocabulary 27, context 3, embedding 10). Parameters are made
-    outside any scope, as a Module makes them in __init__; each layer's computation runs in
-    its own scope, as a Module's __call__ does.
-    """
-    g = minigrad.Generator().manual_seed(seed)
-    vocab, block, n_embd, n = 27, 3, 10, batch
-
-    def param(label, *shape, scale=1.0):
-        t = minigrad.randn(*shape, generator=g) * scale  # scaled before it becomes a leaf
-        t = minigrad.tensor(t.detach().numpy(), requires_grad=True)
-        t.label = label
-        return t
-
-    C = param("C", vocab, n_embd)
-    W1 = param("W1", n_embd * block, hidden, scale=(5 / 3) / (n_embd * block) ** 0.5)
-    b1 = param("b1", hidden, scale=0.1)
-    W2 = param("W2", hidden, vocab, scale=0.1)
-    b2 = param("b2", vocab, scale=0.1)
-    bngain = param("bngain", 1, hidden, scale=0.1)
-    bngain.data += 1.0
-    bnbias = param("bnbias", 1, hidden, scale=0.1)
-    Xb = minigrad.randint(0, vocab, (n, block), generator=g)
-    Yb = minigrad.randint(0, vocab, (n,), generator=g)
-
-    def named(**tensors):
-        for label, t in tensors.items():
-            t.label = label
-
-    with minigrad.scope("embedding"):
-        emb = C[Xb]
-        embcat = emb.view(emb.shape[0], -1)
-        named(emb=emb, embcat=embcat)
-    with minigrad.scope("linear1"):
-        hprebn = embcat @ W1 + b1
-        named(hprebn=hprebn)
-    with minigrad.scope("batchnorm"):
-        bnmeani = 1 / n * hprebn.sum(0, keepdim=True)
-        bndiff = hprebn - bnmeani
-        bndiff2 = bndiff**2
-        bnvar = 1 / (n - 1) * (bndiff2).sum(0, keepdim=True)
-        bnvar_inv = (bnvar + 1e-5) ** -0.5
-        bnraw = bndiff * bnvar_inv
-        hpreact = bngain * bnraw + bnbias
-        named(bnmeani=bnmeani, bndiff=bndiff, bndiff2=bndiff2, bnvar=bnvar,
-              bnvar_inv=bnvar_inv, bnraw=bnraw, hpreact=hpreact)
-    with minigrad.scope("tanh"):
-        h = minigrad.tanh(hpreact)
-        named(h=h)
-    with minigrad.scope("linear2"):
-        logits = h @ W2 + b2
-        named(logits=logits)
-    with minigrad.scope("cross_entropy"):
-        logit_maxes = logits.max(1, keepdim=True).values
-        norm_logits = logits - logit_maxes
-        counts = norm_logits.exp()
-        counts_sum = counts.sum(1, keepdim=True)
-        counts_sum_inv = counts_sum**-1
-        probs = counts * counts_sum_inv
-        logprobs = probs.log()
-        loss = -logprobs[range(n), Yb].mean()
-        named(logit_maxes=logit_maxes, norm_logits=norm_logits, counts=counts,
-              counts_sum=counts_sum, counts_sum_inv=counts_sum_inv, probs=probs,
-              logprobs=logprobs, loss=loss)
+    """The lecture's forward cell (models.lecture) on random data and parameters; returns
+    the loss, every intermediate labelled and each layer in its own scope."""
+    params, Xb, Yb = lecture.random_inputs(minigrad, seed=seed, batch=batch, hidden=hidden)
+    loss = lecture.forward(minigrad, params, Xb, Yb)["loss"]
     if backward:
         loss.backward()
     return loss

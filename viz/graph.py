@@ -13,8 +13,8 @@ is not installed. render.py turns the text into pictures.
 import contextlib
 import gc
 import html
+import math
 import re
-from collections import deque
 
 from minigrad import autograd
 
@@ -105,30 +105,27 @@ _BOX_ATTRS = _attrs({"shape": "box3d", "style": "filled", "fillcolor": "#dde7f3"
 
 def _foldable(t, root):
     """A 0-d constant with no name (a Python scalar wrapped by an operator): drawn in its op."""
-    return (t is not root and t._op is None and not t.requires_grad and t.ndim == 0
+    return (t is not root and t.op is None and not t.requires_grad and t.ndim == 0
             and t.label is None)
 
 
 def _walk(root, max_depth, fold):
-    """Tensors reachable from root (breadth-first, by identity) and each one's depth.
+    """Tensors reachable from root, inputs first (the engine's walk), and each one's depth.
 
-    Depth is the number of ops between a tensor and the root along the shortest path.
-    Tensors at depth `max_depth` are kept but not expanded.
+    Depth is the number of ops between a tensor and the root along the shortest path; in
+    reverse topological order every consumer of a tensor comes before it, so one pass finds
+    it. Tensors deeper than `max_depth` are left out (those at `max_depth` are drawn, but
+    not their inputs), and so are foldable constants (drawn inside their op).
     """
+    order = autograd.walk(root)
     depth = {id(root): 0}
-    order = [root]
-    queue = deque(order)
-    while queue:
-        t = queue.popleft()
-        d = depth[id(t)]
-        if max_depth is not None and d >= max_depth:
-            continue
-        for p in autograd.inputs(t):
-            if id(p) not in depth and not (fold and _foldable(p, root)):
-                depth[id(p)] = d + 1
-                order.append(p)
-                queue.append(p)
-    return order, depth
+    for t in reversed(order):
+        if id(t) in depth:
+            for p in t.parents:
+                depth[id(p)] = min(depth.get(id(p), math.inf), depth[id(t)] + 1)
+    order = [t for t in order if (max_depth is None or depth[id(t)] <= max_depth)
+             and not (fold and _foldable(t, root))]
+    return order, {id(t): depth[id(t)] for t in order}
 
 
 def _row_for(check, t):
@@ -144,7 +141,7 @@ def _row_for(check, t):
 def _role(t, root):
     if t is root:
         return "root"
-    if t._op is None:
+    if t.op is None:
         return "param" if t.requires_grad else "input"
     return "intermediate"
 
@@ -187,7 +184,7 @@ def build(root, *, rankdir="auto", check=None, collapse=(), max_depth=None, clus
                     id(tensor) to "pending", "final" or "current"; the current tensor's op
                     (whose backward runs next) is highlighted too.
     """
-    if not hasattr(root, "_parents"):
+    if not hasattr(root, "parents"):
         raise TypeError(f"expected a minigrad Tensor, got {type(root).__name__}")
     with _gc_paused():
         return _build(root, rankdir, check, collapse, max_depth, clusters, fold_scalars, title,
@@ -215,9 +212,9 @@ def _build(root, rankdir, check, collapse, max_depth, clusters, fold_scalars, ti
     cut = False
 
     # Inputs first, the root last: dot lays out in roughly the order it reads nodes.
-    for t in reversed(order):
+    for t in order:
         name = t.label if t.label is not None else (
-            t._op.name if t._op is not None else ("param" if t.requires_grad else "const"))
+            t.op.name if t.op is not None else ("param" if t.requires_grad else "const"))
         tid = tensor_id[id(t)] = quote(ids.make(name))
         table = labels.tensor_label(t, str(name), _role(t, root), backward_ran,
                                     _row_for(check, t), check is not None, one_line,
@@ -226,8 +223,8 @@ def _build(root, rankdir, check, collapse, max_depth, clusters, fold_scalars, ti
         nodes.append((tid, f"{_TENSOR_ATTRS} label=<{table}>", getattr(t, "scope", None),
                       "tensor"))
 
-    for t in reversed(order):
-        if t._op is None:
+    for t in order:
+        if t.op is None:
             continue
         tid = tensor_id[id(t)]
         scope = getattr(t, "scope", None)
@@ -237,12 +234,12 @@ def _build(root, rankdir, check, collapse, max_depth, clusters, fold_scalars, ti
             nodes.append((stub, _STUB_ATTRS, scope, "stub"))
             edges.append((stub, tid, _STUB_EDGE_ATTRS))
             continue
-        op = t._op
+        op = t.op
         oid = quote(ids.make(f"{tid[1:-1]}.{op.name}"))
-        folded = [p for p in autograd.inputs(t) if fold_scalars and _foldable(p, root)]
+        folded = [p for p in t.parents if fold_scalars and _foldable(p, root)]
         attrs = _CURRENT_OP_ATTRS if steps and steps.get(id(t)) == "current" else _OP_ATTRS
         nodes.append((oid, f"{attrs} label=<{labels.op_label(op, folded)}>", scope, "op"))
-        for p in autograd.inputs(t):
+        for p in t.parents:
             if id(p) in tensor_id:
                 edges.append((tensor_id[id(p)], oid, ""))
         edges.append((oid, tid, ""))

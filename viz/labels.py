@@ -37,9 +37,6 @@ ALARM = "#d40000"    # NaN / inf: a red border and "nan!" in red
 SUSPECT = "#e07000"  # a gradient that is exactly zero everywhere (or missing) after backward
 MUTED = "#666666"    # secondary text: shapes, dtypes, row names
 
-# Op arguments that are not worth a reader's attention: Max keeps its argmax in `indices`
-# (a forward-pass cache) and GetItem its `basic` flag (an implementation shortcut).
-HIDDEN_OP_ARGS = frozenset({"indices", "basic"})
 MAX_ARG_CHARS = 36
 
 
@@ -258,14 +255,9 @@ def _short(value):
 
 
 def op_args(op):
-    """The key arguments of an op (`dim=(1,) keepdim=True`), from its slots or attributes."""
-    names = getattr(op, "__slots__", None)
-    if names is None:
-        names = list(vars(op))
+    """The key arguments of an op (`dim=(1,) keepdim=True`): those its class lists in `args`."""
     parts = []
-    for name in names:
-        if name in HIDDEN_OP_ARGS or name.startswith("_") or not hasattr(op, name):
-            continue
+    for name in getattr(op, "args", ()):
         value = getattr(op, name)
         if value is None or value is False:
             continue  # torch's defaults (keepdim=False, dim=None): saying so is noise

@@ -26,7 +26,6 @@ import shutil
 import subprocess
 from collections import namedtuple
 
-from minigrad import autograd
 from minigrad.autograd import toposort
 
 from .graph import to_dot
@@ -38,7 +37,7 @@ Step.__doc__ = """One frame: `tensor`'s gradient became final at step `index` (1
 
 
 def _name(t):
-    return t.label if t.label is not None else (t._op.name if t._op is not None else "leaf")
+    return t.label if t.label is not None else (t.op.name if t.op is not None else "leaf")
 
 
 def backward_steps(root, **options):
@@ -47,7 +46,7 @@ def backward_steps(root, **options):
     Runs `root.backward()` first when `root.grad` is None. Options are those of viz.to_dot
     (rankdir, collapse, clusters, fold_scalars, ...); `title` is set per frame.
     """
-    if not hasattr(root, "_parents"):
+    if not hasattr(root, "parents"):
         raise TypeError(f"expected a minigrad Tensor, got {type(root).__name__}")
     if not root.requires_grad:
         raise RuntimeError("element 0 of tensors does not require grad and does not have a "
@@ -57,7 +56,7 @@ def backward_steps(root, **options):
     order = [t for t in reversed(toposort(root)) if t.grad is not None]
     consumers = {}  # id(tensor) -> names of the tensors its gradient came from
     for t in order:
-        for p in autograd.inputs(t):
+        for p in t.parents:
             consumers.setdefault(id(p), []).append(_name(t))
     options.pop("title", None)
     frames = []
@@ -72,8 +71,8 @@ def backward_steps(root, **options):
         else:
             sources = ", ".join(dict.fromkeys(consumers[id(t)]))  # once each, in order
             how = f"the sum of what its consumers sent ({sources})"
-        made = (f"; next, {t._op.name}'s backward sends it to the op's inputs"
-                if t._op is not None else "; a leaf: nothing further")
+        made = (f"; next, {t.op.name}'s backward sends it to the op's inputs"
+                if t.op is not None else "; a leaf: nothing further")
         title = f"backward step {k} of {len(order)}: the grad of {name} is final, {how}{made}"
         frames.append(Step(k, len(order), t, name,
                            to_dot(root, title=title, steps=dict(state), **options)))

@@ -1,0 +1,80 @@
+"""Speed tricks, kept off the learner's path: nothing here is needed to understand the engine.
+
+ops.py and autograd.py hold the plain rules. This module swaps faster versions of a few of
+them in (enable(True), which `import minigrad` does unless the environment sets
+MINIGRAD_FAST=0) and can swap the plain ones back (enable(False)). Each gives the same
+numbers as the rule it replaces, up to rounding: tests/test_fast.py runs a training step
+both ways, and `python -m benchmarks.step` times the step with and without this module.
+
+- GetItem: an embedding's backward (rows picked by one integer array, C[Xb]) as one flat
+  np.bincount, several times faster than np.add.at; a basic index (ints, slices) never picks
+  an element twice, so a plain assignment does.
+- Tanh and Pow: the products computed in place into one new array, not three temporaries
+  (a batch-sized array each).
+- Caches for the two pure shape questions a step asks again and again: the broadcast axes
+  of sum_to_shape, and the dims of a reduction.
+"""
+
+import functools
+
+import numpy as np
+
+from . import autograd, convert, ops
+
+
+def getitem_backward(self, grad, out, x):
+    index = self.index
+    if index.__class__ is np.ndarray and index.dtype.kind in "iu":  # C[Xb]: whole rows
+        n = x.shape[0]
+        rows = index.reshape(-1) % max(n, 1)  # negative rows count from the end
+        size = x.size // max(n, 1)
+        flat = (rows[:, None] * size + np.arange(size)).reshape(-1)  # every element's place
+        dx = np.bincount(flat, weights=grad.reshape(-1), minlength=x.size)
+        return (dx.astype(x.dtype, copy=False).reshape(x.shape),)
+    items = index if isinstance(index, tuple) else (index,)
+    if all(i is None or i is Ellipsis or isinstance(i, (int, slice)) for i in items):
+        dx = np.zeros_like(x)
+        dx[index] = grad  # a basic index: no element twice, no add needed
+        return (dx,)
+    return PLAIN[ops.GetItem, "backward"](self, grad, out, x)
+
+
+def tanh_backward(self, grad, out, x):
+    dx = 1 - out * out
+    dx *= grad
+    return (dx,)
+
+
+def pow_backward(self, grad, out, x):
+    p = self.exponent
+    if p == 0:
+        return (np.zeros_like(x),)
+    dx = x ** (p - 1)
+    dx *= p
+    dx *= grad
+    return (dx,)
+
+
+_dims_cache = functools.lru_cache(maxsize=256)(convert.dims)
+
+
+def cached_dims(dim, ndim):
+    if dim is None or dim.__class__ is int:  # the hashable, common questions
+        return _dims_cache(dim, ndim)
+    return PLAIN[convert, "dims"](dim, ndim)
+
+
+FAST = {
+    (ops.GetItem, "backward"): getitem_backward,
+    (ops.Tanh, "backward"): tanh_backward,
+    (ops.Pow, "backward"): pow_backward,
+    (autograd, "broadcast_axes"): functools.lru_cache(maxsize=1024)(autograd.broadcast_axes),
+    (convert, "dims"): cached_dims,
+}
+PLAIN = {(owner, name): getattr(owner, name) for owner, name in FAST}
+
+
+def enable(on=True):
+    """Swap the fast versions in (on) or the plain rules back (off)."""
+    for (owner, name), fast in FAST.items():
+        setattr(owner, name, fast if on else PLAIN[owner, name])
