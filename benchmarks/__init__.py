@@ -8,7 +8,7 @@ Run from the repository root:
 
 Modules:
     common.py        configurations, seeded parameters and batches, RSS readings, mallopt
-    seed_graph.py    the seed's forward cell (156) written once for torch and minigrad alike
+    seed_graph.py    the seed's training step (forward: models.lecture) for torch and minigrad
     impl_torch.py    torch eager step (the oracle of the gradient check)
     impl_minigrad.py minigrad step, the same source as the torch one
     impl_numpy.py    numpy by hand: the lecture's backward (cell 157) and a fused variant

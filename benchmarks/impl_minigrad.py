@@ -1,6 +1,6 @@
 """minigrad: the seed's step with `import minigrad` in place of `import torch`.
 
-The forward pass is the very function torch runs (`seed_graph.forward` with
+The forward pass is the very function torch runs (`models.lecture.forward` with
 `lib=minigrad`); gradients are zeroed with `p.grad = None`, `loss.backward()` fills every
 `.grad`, and SGD updates the parameters in place (`p.data -= lr * p.grad`), as in torch.
 Nothing here works around the engine: a failure is a finding, reported as it is.

@@ -1,48 +1,13 @@
-"""The seed's forward pass (notebook cell 156), written once for torch and minigrad.
+"""The seed's training step on a library with torch's API (torch or minigrad).
 
-minigrad's API is torch's, so the very same lines build the graph in either library: `lib`
-is the module (`torch` or `minigrad`) and is used only for `lib.tanh`; everything else is a
-method or an operator on the tensors passed in. Nothing here is fused or reordered: the
-benchmark times the graph the lecture builds, node for node (about 30 nodes).
+The forward pass is models.lecture.forward, the lecture's graph written once: the same
+lines run on torch and on minigrad. Nothing is fused or reordered: the benchmark times the
+graph the lecture builds, node for node (about 30 nodes).
 """
 
-from .common import EPS, PARAM_NAMES
+from models.lecture import forward
 
-
-def forward(lib, params, Xb, Yb):
-    """Loss of the makemore MLP on one batch; `params` maps PARAM_NAMES to leaf tensors."""
-    C, W1, b1 = params["C"], params["W1"], params["b1"]
-    W2, b2 = params["W2"], params["b2"]
-    bngain, bnbias = params["bngain"], params["bnbias"]
-    n = Xb.shape[0]
-
-    emb = C[Xb]                                    # (n, 3, 10)
-    embcat = emb.view(emb.shape[0], -1)            # (n, 30)
-    # Linear layer 1
-    hprebn = embcat @ W1 + b1                      # (n, hidden)
-    # BatchNorm layer, with the lecture's n - 1 (Bessel) variance
-    bnmeani = 1 / n * hprebn.sum(0, keepdim=True)  # (1, hidden)
-    bndiff = hprebn - bnmeani
-    bndiff2 = bndiff**2
-    bnvar = 1 / (n - 1) * bndiff2.sum(0, keepdim=True)
-    # The seed wraps `epsilon = 1e-5` in no_grad, which does nothing for a Python float.
-    bnvar_inv = (bnvar + EPS) ** -0.5              # 1 / sqrt(var + eps)
-    bnraw = bndiff * bnvar_inv
-    hpreact = bngain * bnraw + bnbias
-    # Non-linearity
-    h = lib.tanh(hpreact)
-    # Linear layer 2
-    logits = h @ W2 + b2                           # (n, 27)
-    # Cross-entropy, step by step (the same value as F.cross_entropy(logits, Yb))
-    logit_maxes = logits.max(1, keepdim=True).values
-    norm_logits = logits - logit_maxes             # subtract the max: exp cannot overflow
-    counts = norm_logits.exp()
-    counts_sum = counts.sum(1, keepdim=True)
-    counts_sum_inv = counts_sum**-1
-    probs = counts * counts_sum_inv
-    logprobs = probs.log()
-    loss = -logprobs[range(n), Yb].mean()
-    return loss
+from .common import PARAM_NAMES
 
 
 class SeedTrainer:
@@ -65,7 +30,7 @@ class SeedTrainer:
         return self.tensor(Xb), self.tensor(Yb)
 
     def _forward_backward(self, batch):
-        loss = forward(self.lib, self.params, *batch)
+        loss = forward(self.lib, self.params, *batch)["loss"]
         for p in self._plist:
             p.grad = None
         loss.backward()

@@ -22,33 +22,49 @@ def forward(lib, params, Xb, Yb):
     `params` maps PARAM_NAMES to leaf tensors; Xb (n, 3) and Yb (n,) are integer tensors.
     """
     C, W1, b1, W2, b2, bngain, bnbias = (params[k] for k in PARAM_NAMES)
-    n = Xb.shape[0]
     scope = getattr(lib, "scope", lambda name: contextlib.nullcontext())
+    steps = {}
     with scope("embedding"):
         emb = C[Xb]                                    # (n, 3, 10)
         embcat = emb.view(emb.shape[0], -1)            # (n, 30)
     with scope("linear1"):
         hprebn = embcat @ W1 + b1                      # (n, hidden)
-    with scope("batchnorm"):  # with the lecture's n - 1 (Bessel) variance
-        bnmeani = 1 / n * hprebn.sum(0, keepdim=True)  # (1, hidden)
-        bndiff = hprebn - bnmeani
-        bndiff2 = bndiff**2
-        bnvar = 1 / (n - 1) * (bndiff2).sum(0, keepdim=True)
-        bnvar_inv = (bnvar + EPS) ** -0.5              # 1 / sqrt(var + eps)
-        bnraw = bndiff * bnvar_inv
-        hpreact = bngain * bnraw + bnbias
+    named(steps, emb=emb, embcat=embcat, hprebn=hprebn)
+    with scope("batchnorm"):
+        hpreact = batchnorm(hprebn, bngain, bnbias, steps=steps)
     with scope("tanh"):
         h = lib.tanh(hpreact)
     with scope("linear2"):
         logits = h @ W2 + b2                           # (n, 27)
-    steps = dict(emb=emb, embcat=embcat, hprebn=hprebn, bnmeani=bnmeani, bndiff=bndiff,
-                 bndiff2=bndiff2, bnvar=bnvar, bnvar_inv=bnvar_inv, bnraw=bnraw,
-                 hpreact=hpreact, h=h, logits=logits)
-    for name, t in steps.items():
-        t.label = name
+    named(steps, h=h, logits=logits)
     with scope("cross_entropy"):  # logit_maxes, ..., probs, logprobs, loss
         stepwise_cross_entropy(logits, Yb, steps=steps)
     return steps
+
+
+def batchnorm(hprebn, bngain, bnbias, bessel=True, steps=None):
+    """The lecture's batchnorm layer, step by step, with the n - 1 (Bessel) variance
+    (bessel=False: n, the biased variance torch normalises with). Returns hpreact; `steps`,
+    a dict, receives every step by its name."""
+    n = hprebn.shape[0]
+    bnmeani = 1 / n * hprebn.sum(0, keepdim=True)    # (1, hidden)
+    bndiff = hprebn - bnmeani
+    bndiff2 = bndiff**2
+    bnvar = 1 / (n - 1 if bessel else n) * (bndiff2).sum(0, keepdim=True)
+    bnvar_inv = (bnvar + EPS) ** -0.5                # 1 / sqrt(var + eps)
+    bnraw = bndiff * bnvar_inv
+    hpreact = bngain * bnraw + bnbias
+    named(steps, bnmeani=bnmeani, bndiff=bndiff, bndiff2=bndiff2, bnvar=bnvar,
+          bnvar_inv=bnvar_inv, bnraw=bnraw, hpreact=hpreact)
+    return hpreact
+
+
+def named(steps, **tensors):
+    """Label each tensor with its name, and add them to `steps` (if a dict)."""
+    for name, t in tensors.items():
+        t.label = name
+    if steps is not None:
+        steps.update(tensors)
 
 
 def random_inputs(lib, seed=42, batch=32, hidden=64, dtype=None):

@@ -25,6 +25,7 @@ from test_seed import seed_inputs
 import minigrad
 from minigrad import autograd, check, ops
 from minigrad.check import compare_grads, compare_with_torch
+from models import lecture
 
 # ---- the replay rules (each op class's replay) ------------------------------------------
 
@@ -109,48 +110,20 @@ def test_cases_record_every_primitive():
 # ---- (b) the lecture's graph ------------------------------------------------------------
 
 def seed_graph(dtype, seed=0):
-    """Cell 156's forward on random parameters; returns every named tensor, labelled."""
-    arrays, Xb, Yb = seed_inputs(dtype, seed=seed)  # cell 154's initialisation
-    n = len(Yb)
+    """The lecture's forward (models.lecture) on cell 154's parameters; every tensor by name."""
+    arrays, Xb, Yb = seed_inputs(dtype, seed=seed)
     params = {k: minigrad.tensor(v, requires_grad=True) for k, v in arrays.items()}
-    Xb, Yb = minigrad.tensor(Xb), minigrad.tensor(Yb)
-    C, W1, b1, W2, b2 = (params[k] for k in ("C", "W1", "b1", "W2", "b2"))
-    batch_norm_gain, batch_norm_bias = params["batch_norm_gain"], params["batch_norm_bias"]
-
-    emb = C[Xb]
-    embcat = emb.view(emb.shape[0], -1)
-    hprebn = embcat @ W1 + b1
-    bnmeani = 1 / n * hprebn.sum(0, keepdim=True)
-    bndiff = hprebn - bnmeani
-    bndiff2 = bndiff**2
-    bnvar = 1 / (n - 1) * (bndiff2).sum(0, keepdim=True)
-    with minigrad.no_grad():
-        epsilon = 1e-5
-    bnvar_inv = (bnvar + epsilon) ** -0.5
-    bnraw = bndiff * bnvar_inv
-    hpreact = batch_norm_gain * bnraw + batch_norm_bias
-    h = minigrad.tanh(hpreact)
-    logits = h @ W2 + b2
-    logit_maxes = logits.max(1, keepdim=True).values
-    norm_logits = logits - logit_maxes
-    counts = norm_logits.exp()
-    counts_sum = counts.sum(1, keepdim=True)
-    counts_sum_inv = counts_sum**-1
-    probs = counts * counts_sum_inv
-    logprobs = probs.log()
-    loss = -logprobs[range(n), Yb].mean()
-
-    named = {k: v for k, v in locals().items() if isinstance(v, minigrad.Tensor)}
-    named.update(params)
-    for name, t in named.items():
-        t.label = name
-    return named
+    params.update(Xb=minigrad.tensor(Xb), Yb=minigrad.tensor(Yb))
+    for name, p in params.items():
+        p.label = name
+    named = lecture.forward(minigrad, params, params["Xb"], params["Yb"])
+    return {**named, **params}
 
 
 INTERMEDIATES = ["loss", "logprobs", "probs", "counts_sum_inv", "counts_sum", "counts",
                  "norm_logits", "logit_maxes", "logits", "h", "hpreact", "bnraw", "bnvar_inv",
                  "bnvar", "bndiff2", "bndiff", "bnmeani", "hprebn", "embcat", "emb"]
-PARAMS = ["C", "W1", "b1", "W2", "b2", "batch_norm_gain", "batch_norm_bias"]
+PARAMS = list(lecture.PARAM_NAMES)
 
 
 @pytest.mark.parametrize("dtype, replay", [(np.float32, None), (np.float64, None),

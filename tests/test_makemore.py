@@ -36,8 +36,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import minigrad
-from minigrad import autograd, check, optim
-from models import makemore
+from minigrad import autograd, check, nn, optim
+from models import lecture, makemore
 
 REPO = Path(__file__).resolve().parent.parent
 HIDDEN = 16
@@ -220,31 +220,17 @@ class TorchTwin:
 
     def forward(self, Xb, Yb, fused=False):
         """The loss and every intermediate by its seed name, each retaining its grad."""
-        n = Xb.shape[0]
         t = {}
         t["emb"] = emb = self.emb(Xb)
         t["embcat"] = embcat = emb.view(emb.shape[0], -1)
         t["hprebn"] = hprebn = self.lin1(embcat)
-        t["bnmeani"] = bnmeani = 1 / n * hprebn.sum(0, keepdim=True)
-        t["bndiff"] = bndiff = hprebn - bnmeani
-        t["bndiff2"] = bndiff2 = bndiff**2
-        t["bnvar"] = bnvar = 1 / (n - 1) * (bndiff2).sum(0, keepdim=True)  # Bessel
-        t["bnvar_inv"] = bnvar_inv = (bnvar + 1e-5) ** -0.5
-        t["bnraw"] = bnraw = bndiff * bnvar_inv
-        t["hpreact"] = hpreact = self.bngain * bnraw + self.bnbias
+        hpreact = lecture.batchnorm(hprebn, self.bngain, self.bnbias, steps=t)
         t["h"] = h = torch.nn.Tanh()(hpreact)
         t["logits"] = logits = self.lin2(h)
         if fused:
             t["loss"] = F.cross_entropy(logits, Yb)
-        else:  # the seed's cross-entropy, cell 156
-            t["logit_maxes"] = logit_maxes = logits.max(1, keepdim=True).values
-            t["norm_logits"] = norm_logits = logits - logit_maxes
-            t["counts"] = counts = norm_logits.exp()
-            t["counts_sum"] = counts_sum = counts.sum(1, keepdim=True)
-            t["counts_sum_inv"] = counts_sum_inv = counts_sum**-1
-            t["probs"] = probs = counts * counts_sum_inv
-            t["logprobs"] = logprobs = probs.log()
-            t["loss"] = -logprobs[range(n), Yb].mean()
+        else:  # the lecture's cross-entropy, the one formula
+            nn.functional.stepwise_cross_entropy(logits, Yb, steps=t)
         for value in t.values():
             value.retain_grad()
         return t

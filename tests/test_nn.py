@@ -25,6 +25,7 @@ from helpers import as_double, as_torch, assert_match, compare
 
 import minigrad
 from minigrad import autograd, check, nn, ops
+from models import lecture
 
 DTYPES = [np.float32, np.float64]
 TORCH_DTYPE = {np.float32: torch.float32, np.float64: torch.float64}
@@ -243,26 +244,16 @@ def test_batchnorm_steps_match_the_seed_cell(dtype, unbiased):
 
 
 def seed_batchnorm(n, hprebn_np, gain_np, bias_np, upstream, unbiased):
-    """The seed's BatchNorm layer in torch, verbatim apart from the divisor switch; every
-    step (and the leaves) by name, after backward from `upstream`."""
+    """The lecture's BatchNorm layer (models.lecture.batchnorm) in torch; every step (and
+    the leaves) by name, after backward from `upstream`."""
     hprebn = as_torch(hprebn_np, True)
-    batch_norm_gain, batch_norm_bias = as_torch(gain_np, True), as_torch(bias_np, True)
-    bnmeani = 1 / n * hprebn.sum(0, keepdim=True)
-    bndiff = hprebn - bnmeani
-    bndiff2 = bndiff**2
-    bnvar = 1 / ((n - 1) if unbiased else n) * (bndiff2).sum(0, keepdim=True)
-    with torch.no_grad():
-        epsilon = 1e-5
-    bnvar_inv = (bnvar + epsilon) ** -0.5
-    bnraw = bndiff * bnvar_inv
-    hpreact = batch_norm_gain * bnraw + batch_norm_bias
-    steps = {"bnmeani": bnmeani, "bndiff": bndiff, "bndiff2": bndiff2, "bnvar": bnvar,
-             "bnvar_inv": bnvar_inv, "bnraw": bnraw}
+    gain, bias = as_torch(gain_np, True), as_torch(bias_np, True)
+    steps = {}
+    hpreact = lecture.batchnorm(hprebn, gain, bias, bessel=unbiased, steps=steps)
     for s in steps.values():
         s.retain_grad()
     hpreact.backward(as_torch(upstream))
-    return {**steps, "hpreact": hpreact, "hprebn": hprebn,
-            "batch_norm_gain": batch_norm_gain, "batch_norm_bias": batch_norm_bias}
+    return {**steps, "hprebn": hprebn, "batch_norm_gain": gain, "batch_norm_bias": bias}
 
 
 def twin_weights(t_bn, m_bn, truth=None):

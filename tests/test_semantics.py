@@ -19,6 +19,7 @@ from helpers import as_double, as_torch, assert_equal, assert_match, compare
 
 import minigrad
 from minigrad import check
+from models import lecture
 
 RNG = np.random.default_rng(1234)
 
@@ -38,8 +39,8 @@ def seed_arrays(dtype):
     rng = np.random.default_rng(0)
     params = {
         "C": rng.standard_normal((VOCAB, EMB)), "W1": rng.standard_normal((BLOCK * EMB, HIDDEN)),
-        "b1": rng.standard_normal(HIDDEN), "gain": rng.standard_normal((1, HIDDEN)),
-        "bias": rng.standard_normal((1, HIDDEN)), "W2": rng.standard_normal((HIDDEN, VOCAB)),
+        "b1": rng.standard_normal(HIDDEN), "bngain": rng.standard_normal((1, HIDDEN)),
+        "bnbias": rng.standard_normal((1, HIDDEN)), "W2": rng.standard_normal((HIDDEN, VOCAB)),
         "b2": rng.standard_normal(VOCAB),
     }
     params = {k: v.astype(dtype) for k, v in params.items()}
@@ -49,30 +50,8 @@ def seed_arrays(dtype):
 
 
 def seed_forward(lib, p, xb, yb):
-    """Cell 156 verbatim with `torch` spelt `lib`; returns every node by its name."""
-    n = xb.shape[0]
-    v = dict(p)
-    v["emb"] = p["C"][xb]
-    v["embcat"] = v["emb"].view(v["emb"].shape[0], -1)
-    v["hprebn"] = v["embcat"] @ p["W1"] + p["b1"]
-    v["bnmeani"] = 1 / n * v["hprebn"].sum(0, keepdim=True)
-    v["bndiff"] = v["hprebn"] - v["bnmeani"]
-    v["bndiff2"] = v["bndiff"] ** 2
-    v["bnvar"] = 1 / (n - 1) * (v["bndiff2"]).sum(0, keepdim=True)
-    v["bnvar_inv"] = (v["bnvar"] + 1e-5) ** -0.5
-    v["bnraw"] = v["bndiff"] * v["bnvar_inv"]
-    v["hpreact"] = p["gain"] * v["bnraw"] + p["bias"]
-    v["h"] = lib.tanh(v["hpreact"])
-    v["logits"] = v["h"] @ p["W2"] + p["b2"]
-    v["logit_maxes"] = v["logits"].max(1, keepdim=True).values
-    v["norm_logits"] = v["logits"] - v["logit_maxes"]
-    v["counts"] = v["norm_logits"].exp()
-    v["counts_sum"] = v["counts"].sum(1, keepdim=True)
-    v["counts_sum_inv"] = v["counts_sum"] ** -1
-    v["probs"] = v["counts"] * v["counts_sum_inv"]
-    v["logprobs"] = v["probs"].log()
-    v["loss"] = -v["logprobs"][range(n), yb].mean()
-    return v
+    """The lecture's forward (models.lecture); returns every node by its name."""
+    return {**p, **lecture.forward(lib, p, xb, yb)}
 
 
 def seed_both(dtype, values=None):
