@@ -18,9 +18,8 @@ each one, for many seeds and sizes):
 - randn of 16 values or more: fill with uniforms of the dtype, then transform each block of
   16 in place: for j < 8, r = sqrt(-2 log(1 - d[j])), theta = 2 pi d[j + 8], d[j] = r cos
   theta, d[j + 8] = r sin theta. When 16 does not divide n, the last 16 are drawn anew and
-  transformed again. float64 is bit-identical; torch transforms float32 with its own SIMD
-  log, sin and cos, accurate to about an ulp, we compute in float64 and round once, so a
-  float32 value may differ from torch's by up to 3 ulps (see _box_muller_16).
+  transformed again. float64 uses the double log, sin and cos; float32 is computed step by
+  step as torch's kernel does, with its own log, sin and cos (normal32.py).
 - exponential: -log1p(-u53) in float64.
 - multinomial, one sample or without replacement: with q ~ Exp(1) per category,
   argmax(p / q) (the Gumbel-max trick: p / q ranks categories as log p + Gumbel noise does),
@@ -37,6 +36,7 @@ import os
 
 import numpy as np
 
+from . import normal32
 from .convert import default_float, float32, float64, int64, new_size
 from .tensor import Tensor
 
@@ -230,10 +230,10 @@ class Generator:
 
 # torch runs one of two builds of its CPU kernels, and two results below depend on which:
 # the AVX2 build (what torch picks on any x86 CPU since 2013) computes uniform_'s u * (b - a) + a
-# with a fused multiply-add and randn's float32 theta = 2 pi u2 as a float32 product by 2 pi
-# rounded to float32; the plain build (ATEN_CPU_CAPABILITY=default, CPUs without AVX2) rounds
-# u * (b - a) before adding a, and multiplies theta in double. Near a zero of cos or sin the
-# two thetas give results that differ by far more than an ulp, so we read the same switch.
+# with a fused multiply-add and randn's float32 transform with its own SIMD log and sincos; the
+# plain build (ATEN_CPU_CAPABILITY=default, CPUs without AVX2) rounds u * (b - a) before adding
+# a, and calls the C library's logf, cosf and sinf (normal32.py has both). We read the switch
+# torch reads.
 _TORCH_AVX2 = os.environ.get("ATEN_CPU_CAPABILITY", "").lower() != "default"
 
 
@@ -241,20 +241,18 @@ def _box_muller_16(d, dtype):
     """Blocks of 16 uniforms -> 16 normals: the first 8 give 1 - u1, the last 8 give u2.
 
     r = sqrt(-2 log u1), theta = 2 pi u2; cos goes to the first half, sin to the second.
-    float32: theta is rounded to float32 as torch's kernel rounds it, then everything is
-    computed in float64 and rounded once (measured: within 3 ulps of torch's AVX2 kernel,
-    2 or less for all but about 3 in 100,000 values; within 2 of its plain kernel).
+    float64: numpy's double log, cos and sin, as torch's kernel calls the C library's.
+    float32: step by step as the torch kernel that runs computes it (normal32.py), each
+    rounding included, so the values are torch's bit for bit.
     """
     blocks = d.reshape(-1, 16)
-    u1, u2 = (1 - blocks[:, :8]).astype(float64), blocks[:, 8:]
-    if dtype == float32 and _TORCH_AVX2:
-        theta = (np.float32(2 * math.pi) * u2).astype(float64)
-    elif dtype == float32:
-        theta = (2 * math.pi * u2.astype(float64)).astype(float32).astype(float64)
-    else:
-        theta = 2 * math.pi * u2
-    r = np.sqrt(-2 * np.log(u1))
-    return np.concatenate([r * np.cos(theta), r * np.sin(theta)], axis=1).astype(dtype).ravel()
+    if dtype == float32:
+        u1, u2 = np.float32(1) - blocks[:, :8], blocks[:, 8:]
+        normals = normal32.avx2_normals if _TORCH_AVX2 else normal32.plain_normals
+        return np.concatenate(normals(u1, u2), axis=1).ravel()
+    u1, u2 = 1 - blocks[:, :8], blocks[:, 8:]
+    r, theta = np.sqrt(-2 * np.log(u1)), 2 * math.pi * u2
+    return np.concatenate([r * np.cos(theta), r * np.sin(theta)], axis=1).ravel()
 
 
 default_generator = Generator()
