@@ -202,11 +202,12 @@ class MLP(nn.Module):
     non-zero on purpose, so that a wrong gradient cannot hide behind a zero (check, graph).
     init="lecture": the lectures' training initialisation (makemore part 3): the same Kaiming
     W1, but a small W2 (x0.01) and zero b2, so the first loss is near ln(vocab) instead of
-    wasting steps on a confidently wrong start, and batchnorm's gain 1 and bias 0.
+    wasting steps on a confidently wrong start, and batchnorm's gain 1 and bias 0 (not drawn,
+    as in the lecture).
     """
 
     def __init__(self, vocab_size, block_size=3, n_embd=10, hidden=200, seed=2147483647,
-                 fused_ce=False, init="seed"):
+                 fused_ce=False, init="seed", generator=None):
         super().__init__()
         self.config = dict(vocab_size=vocab_size, block_size=block_size, n_embd=n_embd,
                            hidden=hidden)
@@ -215,7 +216,9 @@ class MLP(nn.Module):
         # generator seeded with `seed` (minigrad's draws torch's numbers), tensor by tensor in
         # the notebook's order and (in, out) layout, so the weights are the notebook's.
         # (The notebook draws bngain and bnbias from torch's global generator; we use g.)
-        g = minigrad.Generator().manual_seed(seed)
+        # `generator`: draw from it instead (train goes on to draw its minibatches from it,
+        # as the lectures draw torch.randint(..., generator=g) after the parameters).
+        g = generator if generator is not None else minigrad.Generator().manual_seed(seed)
         fan_in = block_size * n_embd
         self.embedding = nn.Embedding(vocab_size, n_embd, generator=g)  # C: the first draw
         spare = minigrad.Generator()  # the Linear layers' own init, overwritten below
@@ -231,17 +234,21 @@ class MLP(nn.Module):
             W1 = randn(fan_in, hidden) * (5 / 3) / fan_in ** 0.5  # Kaiming gain for tanh
             self.linear1.weight.data[...] = W1.numpy().T  # torch's (out, in) layout
             self.linear1.bias.data[...] = (randn(hidden) * 0.1).numpy()
-            self.linear2.weight.data[...] = (randn(hidden, vocab_size) * 0.1).numpy().T
-            self.linear2.bias.data[...] = (randn(vocab_size) * 0.1).numpy()
-            self.batchnorm.weight.data[...] = (randn(hidden) * 0.1 + 1.0).numpy()
-            self.batchnorm.bias.data[...] = (randn(hidden) * 0.1).numpy()
-            if init == "lecture":
-                self.linear2.weight.data *= 0.1  # 0.1 * 0.1 = the lecture's 0.01
-                self.linear2.bias.data[...] = 0
+            if init not in ("seed", "lecture"):
+                raise ValueError(f"init must be 'seed' or 'lecture', not {init!r}")
+            lecture = init == "lecture"
+            # the lecture: W2 = randn * 0.01, b2 = randn * 0 (drawn, then zero), and bngain,
+            # bnbias = ones, zeros, not drawn: the next draw from g is the first minibatch
+            W2 = randn(hidden, vocab_size) * (0.01 if lecture else 0.1)
+            self.linear2.weight.data[...] = W2.numpy().T
+            self.linear2.bias.data[...] = 0 if lecture else (randn(vocab_size) * 0.1).numpy()
+            if lecture:
+                randn(vocab_size)
                 self.batchnorm.weight.data[...] = 1
                 self.batchnorm.bias.data[...] = 0
-            elif init != "seed":
-                raise ValueError(f"init must be 'seed' or 'lecture', not {init!r}")
+            else:
+                self.batchnorm.weight.data[...] = (randn(hidden) * 0.1 + 1.0).numpy()
+                self.batchnorm.bias.data[...] = (randn(hidden) * 0.1).numpy()
         for name, p in [("C", self.embedding.weight), ("W1", self.linear1.weight),
                         ("b1", self.linear1.bias), ("bngain", self.batchnorm.weight),
                         ("bnbias", self.batchnorm.bias), ("W2", self.linear2.weight),
@@ -387,11 +394,31 @@ def check_meta(meta, path):
         raise CheckpointError(f"{path} is damaged: metadata {key}={meta.get(key)!r:.60} is not "
                               f"{META_TYPES[key]}")
     if meta["rng"] is not None:
-        try:  # a state numpy refuses (wrong keys, types or values) is refused here, too
-            np.random.default_rng().bit_generator.state = meta["rng"]
-        except (TypeError, ValueError, KeyError) as e:
+        try:  # a state the generator refuses (wrong keys, types or values) is refused here
+            generator_from_state(meta["rng"])
+        except (TypeError, ValueError, KeyError, RuntimeError) as e:
             raise CheckpointError(f"{path} is damaged: metadata rng is not a generator state "
                                   f"({e})") from None
+
+
+# The minibatch generator in a checkpoint: minigrad's (torch's mt19937), its 5056-byte state
+# in hex. Checkpoints written before train drew torch's numbers hold numpy's PCG64 state
+# instead ({"bit_generator": ...}): they still load and sample, but cannot be resumed.
+RNG_KIND = "minigrad.Generator"
+
+
+def generator_state(g):
+    return {"generator": RNG_KIND, "state": g.get_state().numpy().tobytes().hex()}
+
+
+def generator_from_state(rng):
+    """The minigrad.Generator a checkpoint's rng describes; None for a legacy numpy state."""
+    if "bit_generator" in rng:  # numpy's, from an older minigrad: checked, not usable
+        np.random.default_rng().bit_generator.state = rng
+        return None
+    if rng.get("generator") != RNG_KIND or not isinstance(rng.get("state"), str):
+        raise ValueError(f"expected {{'generator': {RNG_KIND!r}, 'state': hex}}")
+    return minigrad.Generator().set_state(np.frombuffer(bytes.fromhex(rng["state"]), np.uint8))
 
 
 META_TYPES = {
@@ -675,10 +702,12 @@ def _train(args, out, lock):
     meta = dict(format="minigrad-makemore/1", vocab=vocab.chars, block_size=3, n_embd=10,
                 hidden=args.hidden, batch_size=args.batch_size, seed=args.seed, steps=steps,
                 fused_ce=args.fused_ce, step=0, losses=[], loss_window=[])
+    # one generator, as in the lectures: the parameters' draws, then every minibatch's
+    # torch.randint(0, N, (batch,), generator=g), so a seed gives torch's run
+    g = minigrad.Generator().manual_seed(args.seed)
     model = MLP(len(vocab), hidden=args.hidden, seed=args.seed, fused_ce=args.fused_ce,
-                init=args.init)
+                init=args.init, generator=g)
     optimizer = optim.SGD(model.parameters(), lr=0.1)
-    rng = np.random.default_rng(args.seed)
     if args.resume:
         old, state, opt_state = load_checkpoint(ckpt)
         foreign = "".join(sorted(set(vocab.chars) - set(old["vocab"])))
@@ -693,6 +722,11 @@ def _train(args, out, lock):
             raise ValueError(f"{ckpt} is at step {old['step']}, past --steps {steps}")
         if old["rng"] is None:
             raise CheckpointError(f"{ckpt} has no minibatch generator state to resume from")
+        resumed = generator_from_state(old["rng"])
+        if resumed is None:
+            raise CheckpointError(f"{ckpt} drew its minibatches with numpy's generator (an "
+                                  "older minigrad) and cannot continue torch's stream; train "
+                                  "it afresh")
         # the history: one mean per complete window, and the raw losses of the window that
         # was still filling (a finished run also appended that window's mean: dropped here)
         window = old.get("loss_window", [])
@@ -707,7 +741,7 @@ def _train(args, out, lock):
                                   f"{_one_line(e)}") from None
         meta.update(step=old["step"], losses=old["losses"][:old["step"] // LOSS_WINDOW],
                     loss_window=list(window))
-        rng.bit_generator.state = old["rng"]
+        g.set_state(resumed.get_state())
         print(f"resumed from {ckpt} at step {old['step']}")
     if lock.previous:
         print(f"took over {lock.path}, left by a run that ended without releasing it "
@@ -726,7 +760,7 @@ def _train(args, out, lock):
     bar = progress_bar(steps, start=meta["step"])
     t0, window = time.perf_counter(), meta["loss_window"]  # saved with every checkpoint
     for step in range(meta["step"], steps):
-        ix = rng.integers(0, Xtr.shape[0], args.batch_size)
+        ix = minigrad.randint(0, Xtr.shape[0], (args.batch_size,), generator=g).numpy()
         loss = model.loss(minigrad.tensor(Xtr[ix].astype(np.int64)),
                           minigrad.tensor(Ytr[ix].astype(np.int64)))
         optimizer.zero_grad()
@@ -746,13 +780,13 @@ def _train(args, out, lock):
             bar.set_postfix_str(f"loss {loss.item():.4f}", refresh=False)
         bar.update(1)
         if (step + 1) % args.checkpoint_every == 0 or step == steps - 1:
-            meta.update(step=step + 1, rng=rng.bit_generator.state)
+            meta.update(step=step + 1, rng=generator_state(g))
             save_checkpoint(ckpt, model, optimizer, meta)
     bar.close()
     elapsed = time.perf_counter() - t0
     calibrate_batchnorm(model, Xtr)
     meta["split_losses"] = {name: evaluate(model, X, Y) for name, (X, Y) in splits.items()}
-    meta.update(step=steps, rng=rng.bit_generator.state, train_seconds=elapsed)
+    meta.update(step=steps, rng=generator_state(g), train_seconds=elapsed)
     save_checkpoint(ckpt, model, optimizer, meta)
     for name, value in meta["split_losses"].items():
         print(f"{name:5s} loss {value:.4f}")
@@ -867,8 +901,9 @@ def one_step_graph(data, hidden, seed=2147483647, batch_size=32, fused_ce=False)
     check_splittable(words, "<stdin>" if str(data) == "-" else data)
     vocab = Vocab.from_words(words)
     X, Y = build_dataset(split_words(words)[0], vocab)
-    ix = np.random.default_rng(seed).integers(0, X.shape[0], batch_size)
-    model = MLP(len(vocab), hidden=hidden, seed=seed, fused_ce=fused_ce)
+    g = minigrad.Generator().manual_seed(seed)  # the parameters, then the batch, as train
+    model = MLP(len(vocab), hidden=hidden, seed=seed, fused_ce=fused_ce, generator=g)
+    ix = minigrad.randint(0, X.shape[0], (batch_size,), generator=g).numpy()
     loss = model.loss(minigrad.tensor(X[ix]), minigrad.tensor(Y[ix]))
     loss.backward()
     return loss

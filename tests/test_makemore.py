@@ -31,7 +31,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from helpers import assert_match
+from helpers import assert_equal, assert_match
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -297,6 +297,57 @@ def test_training_forward_updates_running_stats_as_torch():
                  truth.running_var)
 
 
+def test_train_draws_torchs_lecture_minibatches_and_losses(tmp_path):
+    """The CLI's training is the lectures' loop run in torch with the same seed: parameters
+    drawn from one torch.Generator, then `ix = torch.randint(0, Xtr.shape[0], (32,),
+    generator=g)` every step. The parameters are torch's bit for bit, the batches are
+    torch's, and each step's loss matches torch's (check.verdict, with a float64 truth)."""
+    steps, words = 40, some_names()
+    data = write_words(tmp_path / "w.txt", words)
+    code, _, err = run_main(train_argv(data, tmp_path / "out", steps))
+    assert code == 0, err
+    meta, _, _ = makemore.load_checkpoint(tmp_path / "out" / makemore.CHECKPOINT)
+    vocab = makemore.Vocab.from_words(words)
+    Xtr, Ytr = makemore.build_dataset(makemore.split_words(words)[0], vocab)
+
+    # torch, as the lecture writes it (with the seed notebook's b1)
+    V, fan_in, g = len(vocab), 30, torch.Generator().manual_seed(2147483647)
+    C = torch.randn((V, 10), generator=g)
+    W1 = torch.randn((fan_in, HIDDEN), generator=g)
+    W1, W1_truth = (W * (5 / 3) / fan_in ** 0.5 for W in (W1, W1.double()))
+    b1 = torch.randn(HIDDEN, generator=g) * 0.1
+    W2 = torch.randn((HIDDEN, V), generator=g) * 0.01
+    b2 = torch.randn(V, generator=g) * 0
+    bngain, bnbias = torch.ones(HIDDEN), torch.zeros(HIDDEN)
+    model = makemore.MLP(V, hidden=HIDDEN, init="lecture")  # what train starts from
+    drawn = {"C": C, "W1": W1.T, "b1": b1, "W2": W2.T, "b2": b2, "bngain": bngain,
+             "bnbias": bnbias}
+    for p in model.parameters():  # the draws are torch's; W1's scaling rounds as a / b does
+        if p.label == "W1":
+            assert_match(p.data, W1.T, "W1", W1_truth.T)
+        else:
+            assert_equal(p.data, drawn[p.label], p.label)
+
+    twins = [TorchTwin(model), TorchTwin(model, truth=True)]
+    opts = [torch.optim.SGD(list(t.params.values()), lr=0.1) for t in twins]
+    losses = [[], []]
+    for step in range(steps):
+        ix = torch.randint(0, Xtr.shape[0], (32,), generator=g)
+        for twin, opt, out in zip(twins, opts, losses):
+            loss = twin.forward(torch.from_numpy(Xtr[ix.numpy()]),
+                                torch.from_numpy(Ytr[ix.numpy()]))["loss"]
+            opt.zero_grad()
+            loss.backward()
+            opt.param_groups[0]["lr"] = 0.1 if step < steps // 2 else 0.01
+            opt.step()
+            out.append(loss.item())
+    ours = np.array(meta["loss_window"], np.float32)  # every step's loss (steps < 1000)
+    assert len(ours) == steps
+    for step in range(steps):
+        assert_match(ours[step:step + 1], np.float32(losses[0][step:step + 1]),
+                     f"loss at step {step}", np.float64(losses[1][step:step + 1]))
+
+
 def test_train_sgd_steps_and_eval_match_torch(tmp_path):
     """`train` for 6 steps (lr 0.1, then 0.01 for the second half) against torch.optim.SGD on
     the same batches; then the calibrated eval losses against torch's eval mode."""
@@ -321,14 +372,24 @@ def test_train_sgd_steps_and_eval_match_torch(tmp_path):
                      truth[name])
 
 
+def torch_generator_after_init(vocab_size, seed=2147483647):
+    """torch's generator where train's is when its loop starts: after the lecture's draws
+    of C, W1, b1, W2 and b2."""
+    g = torch.Generator().manual_seed(seed)
+    for shape in [(vocab_size, 10), (30, HIDDEN), (HIDDEN,), (HIDDEN, vocab_size),
+                  (vocab_size,)]:
+        torch.randn(shape, generator=g)
+    return g
+
+
 def torch_train(twin, steps, splits):
     """`train`'s steps on the twin with torch.optim.SGD, then its calibration (mean and n-1
     variance of hprebn over the training set, computed in float64) and its eval losses."""
     (Xtr, Ytr) = splits[0]
     opt = torch.optim.SGD(list(twin.params.values()), lr=0.1)
-    rng = np.random.default_rng(2147483647)  # train's default --seed draws the batches
+    g = torch_generator_after_init(twin.emb.weight.shape[0])  # train's batches: torch's
     for step in range(steps):
-        ix = rng.integers(0, Xtr.shape[0], 32)
+        ix = torch.randint(0, Xtr.shape[0], (32,), generator=g).numpy()
         loss = twin.forward(torch.from_numpy(Xtr[ix]), torch.from_numpy(Ytr[ix]))["loss"]
         opt.zero_grad()
         loss.backward()

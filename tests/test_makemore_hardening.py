@@ -453,6 +453,19 @@ def test_resume_refuses_a_lying_checkpoint(trained, tmp_path, case):
     assert phrase in fails_cleanly(train_argv(trained[0], out, 60, "--resume"), out)
 
 
+def test_a_checkpoint_with_numpys_generator_samples_but_does_not_resume(trained, tmp_path):
+    """Checkpoints from before train drew torch's numbers hold numpy's PCG64 state: they load
+    and sample, and --resume says why it cannot continue them (nothing changed)."""
+    old = np.random.default_rng(5).bit_generator.state
+    out = copy_checkpoint(trained, tmp_path / "out", set_meta("rng", old))
+    assert run_main(["sample", "-n", 2, "--out", out])[0] == 0
+    error = fails_cleanly(train_argv(trained[0], out, 60, "--resume"), out)
+    assert "numpy's generator" in error and "afresh" in error, error
+    bad = copy_checkpoint(trained, tmp_path / "bad", set_meta(
+        "rng", {"generator": "minigrad.Generator", "state": "00" * 5056}))  # seeded flag 0
+    assert "metadata rng" in fails_cleanly(["sample", "-n", 2, "--out", bad], bad)
+
+
 def test_the_untouched_copy_loads(trained, tmp_path):
     """The mangling helper itself: a rewrite that changes nothing gives a good checkpoint."""
     out = copy_checkpoint(trained, tmp_path / "out", lambda blob: rewrite(blob))
@@ -468,13 +481,15 @@ def test_the_untouched_copy_loads(trained, tmp_path):
 def test_every_member_has_a_size_limit(trained, tmp_path, monkeypatch, compression, member):
     """A member over the limit is refused from the zip directory, before it is read; a
     compressed one by its uncompressed size (the zip bomb). The limits are lowered here so that
-    the checkpoint can stay small: 1 KiB against linear1.weight's 1,920 bytes, and 2 KiB for
-    the metadata padded to 4 KiB."""
+    the checkpoint can stay small: 1 KiB against linear1.weight's 1,920 bytes, and 16 KiB
+    for the metadata (about 10 KiB of it the generator's state, which does not compress)
+    padded to 48 KiB."""
+    limit = 1024 if member != "meta" else 16 * 1024
     monkeypatch.setattr(makemore, "MAX_MEMBER_BYTES", 1024)
-    monkeypatch.setattr(makemore, "MAX_META_BYTES", 2048)
+    monkeypatch.setattr(makemore, "MAX_META_BYTES", 16 * 1024)
 
     def pad(meta):
-        meta["padding"] = " " * 4096
+        meta["padding"] = " " * 32 * 1024
 
     def zero(members):  # zeros compress well (random weights do not)
         members["model/linear1.weight.npy"] = npy(np.zeros((HIDDEN, 30), np.float32))
@@ -483,7 +498,7 @@ def test_every_member_has_a_size_limit(trained, tmp_path, monkeypatch, compressi
                                                zero, compression=compression))
     if compression == zipfile.ZIP_DEFLATED:
         with zipfile.ZipFile(out / makemore.CHECKPOINT) as zf:
-            assert zf.getinfo(member + ".npy").compress_size < 1024
+            assert zf.getinfo(member + ".npy").compress_size < limit
     opened, real_open = [], zipfile.ZipFile.open
 
     def spy(self, name, *args, **kwargs):
