@@ -188,5 +188,6 @@ __all__ = [
 ]
 
 from . import nn, optim  # noqa: E402  (torch.nn and torch.optim come with `import torch`)
+from .graph_capture import CapturedStep, capture  # noqa: E402,F401  (graph capture, replay)
 
 fast.enable(os.environ.get("MINIGRAD_FAST", "1") != "0")  # speed tricks (fast.py), on by default

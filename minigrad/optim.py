@@ -206,15 +206,24 @@ class Adam(Optimizer):
                     state["exp_avg"] = np.zeros_like(p._data)
                     state["exp_avg_sq"] = np.zeros_like(p._data)
                 m, v = state["exp_avg"], state["exp_avg_sq"]
-                state["step"] += 1
-                t = float(state["step"])
+                step = state["step"]
+                step += 1  # in place: the count lives in an array, not in Python
                 if weight_decay != 0:
                     g = g + weight_decay * p._data
                 _lerp_(m, g, 1 - beta1)
                 v *= beta2
                 v += (1 - beta2) * g * g
-                step_size = lr / (1 - beta1 ** t)
-                denom = np.sqrt(v) / (1 - beta2 ** t) ** 0.5 + eps
-                p._data += (-step_size * m) / denom  # torch's addcdiv: p + (value * m) / denom
+                # The bias corrections in numpy, from the step count's array, not from a
+                # Python float(step): so a captured step (graph_capture.py) recomputes them
+                # at every replay, as torch's Adam(capturable=True) does on the GPU. The
+                # float64 operations are the ones Python's floats would do (np.power is the
+                # C library's pow, as Python's **), then cast to p's dtype, as numpy casts
+                # a Python float operand: the same bits as `lr / (1 - beta1 ** t)`.
+                t = step.astype(np.float64)
+                step_size = lr / (1 - np.power(beta1, t))
+                correction2 = np.power(1 - np.power(beta2, t), 0.5)
+                denom = np.sqrt(v) / correction2.astype(v.dtype) + eps
+                # torch's addcdiv: p + (value * m) / denom
+                p._data += ((-step_size).astype(m.dtype) * m) / denom
                 p._mark_written()
         return loss
