@@ -600,8 +600,8 @@ class capture:
             raise RuntimeError("minigrad.capture() cannot be nested")
         step = self.step
         gc.collect()
-        tensors = [o for o in gc.get_objects() if isinstance(o, Tensor)]
-        optimizers = [o for o in gc.get_objects() if isinstance(o, Optimizer)]
+        tensors = [o for o in gc.get_objects() if issubclass(type(o), Tensor)]
+        optimizers = [o for o in gc.get_objects() if issubclass(type(o), Optimizer)]
         recs = {}
 
         def rec(p):
@@ -642,7 +642,7 @@ class capture:
         originals = {id(r): p for _, _, p, r in self._swapped}
         external = {id(_root(p)) for _, _, p, _ in self._swapped}
         for o in gc.get_objects():
-            if isinstance(o, Tensor):
+            if issubclass(type(o), Tensor):
                 for slot in ("_data", "_grad"):
                     v = _get(o, slot)
                     if type(v) is _Rec:
@@ -653,7 +653,7 @@ class capture:
                             p = _plain(v)
                         _set(o, slot, p)
                         live.add(id(_root(p)))
-            elif isinstance(o, Optimizer):
+            elif issubclass(type(o), Optimizer):
                 if set(map(id, o.state)) - self._state_before.get(id(o), set()):
                     new_state = True
                 for state in o.state.values():

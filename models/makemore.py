@@ -1,6 +1,7 @@
 """makemore on minigrad: the character-level MLP with batchnorm from the lectures.
 
     python -m models.makemore train  [--steps N | --full] [--hidden 200] [--out DIR] ...
+                                     [--eager]
     python -m models.makemore sample -n 20 [--out DIR]
     python -m models.makemore check  [--dtype float64]
     python -m models.makemore graph  [--out DIR] [--collapse]
@@ -759,15 +760,40 @@ def _train(args, out, lock):
         recorder = Recorder(model.parameters())
     bar = progress_bar(steps, start=meta["step"])
     t0, window = time.perf_counter(), meta["loss_window"]  # saved with every checkpoint
+    # Capture (minigrad.capture, graph_capture.py): the first step, and the first step at a
+    # new learning rate, run eagerly while their numpy calls are recorded; every other step
+    # refills the input buffers Xb, Yb and replays the record. The learning rate is a
+    # Python float in the optimizer, hence a constant of the record: a new rate, a new
+    # capture. --eager (and --diagnostics, which reads every step) skip all this; both
+    # paths compute the same numbers bit for bit.
+    captured, captured_lr = None, None
+    use_capture = not getattr(args, "eager", False) and recorder is None
+    if use_capture:
+        Xb = minigrad.zeros(args.batch_size, Xtr.shape[1], dtype=minigrad.int64)
+        Yb = minigrad.zeros(args.batch_size, dtype=minigrad.int64)
     for step in range(meta["step"], steps):
         ix = minigrad.randint(0, Xtr.shape[0], (args.batch_size,), generator=g).numpy()
-        loss = model.loss(minigrad.tensor(Xtr[ix].astype(np.int64)),
-                          minigrad.tensor(Ytr[ix].astype(np.int64)))
-        optimizer.zero_grad()
-        loss.backward()
         # the lectures' step decay: lr 0.1, then 0.01 for the second half
-        optimizer.param_groups[0]["lr"] = 0.1 if step < steps // 2 else 0.01
-        optimizer.step()
+        lr = 0.1 if step < steps // 2 else 0.01
+        if use_capture:
+            Xb.copy_(Xtr[ix].astype(np.int64))
+            Yb.copy_(Ytr[ix].astype(np.int64))
+            if lr == captured_lr:
+                captured.replay()  # loss, parameters and grads are updated in place
+            else:
+                optimizer.param_groups[0]["lr"] = captured_lr = lr
+                with minigrad.capture() as captured:
+                    loss = model.loss(Xb, Yb)
+                    optimizer.zero_grad()
+                    loss.backward()
+                    optimizer.step()
+        else:
+            loss = model.loss(minigrad.tensor(Xtr[ix].astype(np.int64)),
+                              minigrad.tensor(Ytr[ix].astype(np.int64)))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.param_groups[0]["lr"] = lr
+            optimizer.step()
         if recorder is not None:  # after the update, as the lecture's update:data ratios
             recorder.record(loss, optimizer.param_groups[0]["lr"], snapshot=step == steps - 1)
         window.append(loss.item())
@@ -982,6 +1008,9 @@ def main(argv=None):
     p.add_argument("--tune-malloc", action="store_true",
                    help="keep freed memory in the process (glibc): faster at large batches")
     p.add_argument("--no-graph", action="store_true", help="skip drawing the graph")
+    p.add_argument("--eager", action="store_true",
+                   help="run every step through the engine instead of replaying a captured "
+                        "step (minigrad.capture); the same numbers, slower")
     p.add_argument("--diagnostics", action="store_true",
                    help="write the part 3 lecture's plots to --out (tanh activations and "
                         "saturation, gradients, grad:data and update:data ratios; matplotlib)")
