@@ -108,6 +108,7 @@ def peak_rss_mib():
 # never imports torch and a torch worker never imports minigrad.
 IMPLS = {
     "minigrad": ("benchmarks.impl_minigrad", "Trainer"),
+    "minigrad-replay": ("benchmarks.impl_minigrad", "ReplayTrainer"),
     "torch": ("benchmarks.impl_torch", "Trainer"),
     "numpy-lecture": ("benchmarks.impl_numpy", "LectureTrainer"),
     "numpy-fused": ("benchmarks.impl_numpy", "FusedTrainer"),

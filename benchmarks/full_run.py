@@ -2,7 +2,8 @@
 
 makemore's default run is 200,000 SGD steps at batch 32, hidden 200, learning rate 0.1 and
 then 0.01 for the second half. This times that whole loop, minibatch sampling included, for
-minigrad and for torch eager on one thread, each in its own fresh process, and prints the
+minigrad (eager, and replaying a captured step: minigrad.capture, the learning rate a 0-d
+tensor) and for torch eager on one thread, each in its own fresh process, and prints the
 total seconds: the number a reader of the README cares about ("how long does training
 take?"). The data are random contexts of the real shapes (about as many as the names.txt
 training split has), so no data file is needed; the loss therefore ends near ln 27 = 3.30.
@@ -28,7 +29,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_STEPS = 200_000
 BATCH, HIDDEN = 32, 200
 N_TRAIN = 182_000       # about the size of makemore's training split
-ROWS = {"minigrad": ("minigrad", None), "torch-1t": ("torch", 1)}
+ROWS = {"minigrad": ("minigrad", None), "minigrad-replay": ("minigrad-replay", None),
+        "torch-1t": ("torch", 1)}
 ONE_THREAD_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
@@ -103,7 +105,7 @@ def main(argv=None):
         result = json.loads(proc.stdout.strip().splitlines()[-1])
         result["row"] = name
         results.append(result)
-        print(f"{name:<10} {result['seconds']:9.1f} s total  "
+        print(f"{name:<16} {result['seconds']:9.1f} s total  "
               f"{result['seconds'] / args.steps * 1e3:7.3f} ms/step  "
               f"loss {result['first_loss']:.3f} -> {result['final_loss']:.3f}  "
               f"(got {result['cpu_seconds'] / result['seconds']:.0%} of a CPU)", flush=True)
@@ -111,9 +113,10 @@ def main(argv=None):
     if any(r["cpu_seconds"] < 0.9 * r["seconds"] for r in results):
         print("warning: a run got under 90% of a CPU: the machine was busy, times are inflated")
     by_name = {r["row"]: r for r in results}
-    if "minigrad" in by_name and "torch-1t" in by_name:
-        ratio = by_name["minigrad"]["seconds"] / by_name["torch-1t"]["seconds"]
-        print(f"minigrad / torch-1t: {ratio:.2f}")
+    for name in ("minigrad", "minigrad-replay"):
+        if name in by_name and "torch-1t" in by_name:
+            ratio = by_name[name]["seconds"] / by_name["torch-1t"]["seconds"]
+            print(f"{name} / torch-1t: {ratio:.2f}")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         with open(args.json, "w") as f:

@@ -19,9 +19,11 @@ How (the parent process):
      (flat memory means each step's graph is freed);
   4. writes every raw number to JSON (`--json`, default benchmarks/results/step.json).
 
-Rows: `minigrad`, `torch-1t` (torch.set_num_threads(1)), `torch-default` (torch's own thread
-count), `numpy-lecture` and `numpy-fused` (impl_numpy.py). All rows except torch-default run
-with OPENBLAS_NUM_THREADS=OMP_NUM_THREADS=MKL_NUM_THREADS=1 in the worker's environment, so
+Rows: `minigrad`, `minigrad (replay)` (the step captured once with minigrad.capture and
+replayed, inputs refilled with copy_; impl_minigrad.ReplayTrainer), `torch-1t`
+(torch.set_num_threads(1)), `torch-default` (torch's own thread count), `numpy-lecture` and
+`numpy-fused` (impl_numpy.py). All rows except torch-default run with
+OPENBLAS_NUM_THREADS=OMP_NUM_THREADS=MKL_NUM_THREADS=1 in the worker's environment, so
 that minigrad and numpy are compared with one-thread torch on equal terms.
 
 Optional extra rows:
@@ -90,7 +92,7 @@ FULL = {"rounds": 3, "configs": CONFIGS, "budget": 0.5, "min_steps": 10, "max_st
         "warmup": 0.3, "mem_steps": 1000}
 QUICK = {"rounds": 2, "configs": ("32x64", "256x200"), "budget": 0.1, "min_steps": 5,
          "max_steps": 2000, "warmup": 0.02, "mem_steps": 100}
-MEM_ROWS = ("minigrad", "torch-1t")
+MEM_ROWS = ("minigrad", "minigrad (replay)", "torch-1t")
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,7 @@ class Row:
 
 BASE_ROWS = (
     Row("minigrad", "minigrad"),
+    Row("minigrad (replay)", "minigrad-replay"),
     Row("torch-1t", "torch", threads=1),
     Row("torch-default", "torch", one_thread_blas=False),
     Row("numpy-lecture", "numpy-lecture"),
@@ -297,7 +300,7 @@ def print_tables(rows, configs, cells, runs, rounds):
             line += f"{statistics.median(faults):>{colw}.0f}"
         print(line)
 
-    numerators = [r.name for r in rows if r.impl == "minigrad"]
+    numerators = [r.name for r in rows if r.impl.startswith("minigrad")]
     denominators = [d for d in ("torch-1t", "numpy-fused", "numpy-lecture")
                     if d in cells]
     ratio_rows = {}
@@ -328,12 +331,12 @@ def print_tables(rows, configs, cells, runs, rounds):
               "steps, after all of them.")
         print("The allocator settles during the first steps; 'drift' (after - at 10%) near 0 "
               "means each step's graph is freed.")
-        print(f"{'impl':<14}{'config':>10}{'steps':>7}{'start':>9}{'at 10%':>9}{'after':>9}"
+        print(f"{'impl':<20}{'config':>10}{'steps':>7}{'start':>9}{'at 10%':>9}{'after':>9}"
               f"{'drift':>9}{'peak':>9}{'faults/step':>13}")
         for run in mem_runs:
             settled = rss_at(run["rss_trace_mib"], max(10, run["steps"] // 10))
             drift = run["rss_end_mib"] - settled
-            print(f"{run['row']:<14}{run['config']:>10}{run['steps']:>7}"
+            print(f"{run['row']:<20}{run['config']:>10}{run['steps']:>7}"
                   f"{run['rss_start_mib']:>9.1f}{settled:>9.1f}{run['rss_end_mib']:>9.1f}"
                   f"{drift:>+9.1f}{run['peak_rss_mib']:>9.1f}"
                   f"{run['page_faults_per_step']:>13.0f}")
