@@ -26,6 +26,7 @@ import socket
 import sys
 import tempfile
 import time
+import tokenize
 import zipfile
 import zlib
 from pathlib import Path
@@ -524,8 +525,9 @@ def load_checkpoint(path):
     except CheckpointError:
         raise
     except (zipfile.BadZipFile, zlib.error, ValueError, KeyError, OSError, EOFError,
-            UnicodeDecodeError, NotImplementedError, RuntimeError) as e:
-        # RuntimeError: zipfile's word for an encrypted member (and json's for deep nesting)
+            UnicodeDecodeError, NotImplementedError, RuntimeError, tokenize.TokenError) as e:
+        # RuntimeError: zipfile's word for an encrypted member (and json's for deep nesting);
+        # TokenError: numpy's fallback parser of a damaged .npy header
         raise CheckpointError(f"{path} is not a readable minigrad makemore checkpoint "
                               f"(truncated or foreign file): {_one_line(e)}") from None
     missing = [k for k in expected if k.startswith("model/") and k not in arrays]
