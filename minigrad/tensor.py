@@ -592,8 +592,18 @@ class Tensor:
             raise RuntimeError("mean(): could not infer output dtype. Input dtype must be "
                                f"either a floating point or complex dtype. Got: {self.dtype}")
         count = math.prod(self.shape[d] for d in convert.dims(dim, self.ndim))
-        # mean = sum / count; an empty mean is 0 * nan = nan, as torch
-        return self.sum(dim, keepdim) * (1 / count if count else float("nan"))
+        total = self.sum(dim, keepdim)
+        if not count:  # an empty mean is 0 * nan = nan, as torch
+            return total * float("nan")
+        if total.dtype == float32:
+            # torch divides: sum(x) / count, rounded once. sum * fl(1/count) would round twice
+            # (60/3200 becomes 0.018749999 instead of 0.018750001). The float64 product
+            # sum * (1/count), within an ulp of float64 of the quotient, rounds to the same
+            # float32 for count < 2**27: sum / count is never a float32 halfway point (unless
+            # count is a power of 2, where the product is exact), and never nearer one than
+            # 2**-25 / count of its size. The gradient, dy / count, is rounded the same way.
+            return (total.double() * (1 / count)).float()
+        return total * (1 / count)
 
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None, keepdims=None):
         """sum((x - mean(x))**2) / (N - correction) over `dim` (all dims by default).

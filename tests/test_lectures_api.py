@@ -215,6 +215,27 @@ def test_bigram_counting_on_int32():
     assert m[1, 2].item() == t[1, 2].item()
 
 
+@pytest.mark.parametrize("shape, dim", [((32, 100), None), ((3200,), 0), ((7, 30, 11), (0, 2)),
+                                        ((5, 3), 1), ((64, 48), 0), ((1000, 3), 0)])
+def test_float32_mean_divides_as_torch(shape, dim):
+    """torch's float32 mean is sum / count rounded once: part 3 prints the saturation of a
+    (32, 100) tanh layer as (t.abs() > 0.97).float().mean() * 100, and 60 of 3200 is 1.88%
+    there, 1.87% after sum * (1/3200). Whole-number values make the sums exact, so what is
+    compared, bit for bit, is the division, forward and backward."""
+    x = rng(4).integers(0, 1024, shape).astype(np.float32)  # sums below 2**24: exact
+    mx, tx = minigrad.tensor(x, requires_grad=True), as_torch(x).requires_grad_()
+    ours, theirs = mx.mean(dim), tx.mean(dim) if dim is not None else tx.mean()
+    assert_equal(ours.data, theirs.detach(), "mean")
+    upstream = rng(5).integers(1, 2**20, theirs.shape).astype(np.float32)
+    ours.backward(minigrad.tensor(upstream))
+    theirs.backward(as_torch(upstream))
+    assert_equal(mx.grad.data, tx.grad, "grad of mean")
+    saturated = np.zeros((32, 100), np.float32)
+    saturated.flat[:60] = 1
+    assert "%.2f" % (minigrad.tensor(saturated).mean() * 100) == \
+        "%.2f" % (as_torch(saturated).mean() * 100) == "1.88"
+
+
 def test_batched_mean_of_a_list():
     # part 3: torch.tensor(lossi).view(-1, 1000).mean(1)
     values = rng(6).standard_normal(4000).tolist()  # Python floats, as .item() gives
