@@ -456,7 +456,10 @@ def _npy_header(f, where):
             (2, 0): np.lib.format.read_array_header_2_0}.get(version)
     if read is None:
         raise ValueError(f"{where}: unknown .npy version {version}")
-    shape, fortran, dtype = read(f, max_header_size=10_000)
+    try:
+        shape, fortran, dtype = read(f, max_header_size=10_000)
+    except (SyntaxError, tokenize.TokenError) as e:  # numpy parses the header as Python
+        raise ValueError(f"{where}: unreadable .npy header ({_one_line(e)})") from None
     return shape, fortran, dtype, f.tell()
 
 

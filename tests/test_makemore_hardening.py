@@ -436,6 +436,9 @@ LOADER_CASES = {  # id: (mangle the checkpoint, phrase of the one error line)
                                        npy_header_claiming((HIDDEN,), "|O")),
                             "does not fit the model"),
     "foreign_member": (set_member("payload.npy", npy(np.zeros(10))), "unexpected member"),
+    "header_unbalanced": (set_member("model/linear1.bias.npy", b"\x93NUMPY\x01\x00v\x00"
+                                     + b"{'descr': '<f4', 'shape': ((, }".ljust(117) + b"\n"),
+                          "unreadable .npy header"),
     "nan_weights": (weights(np.nan), "NaN or infinite"),
     "inf_weights": (weights(np.inf), "NaN or infinite"),
 }
