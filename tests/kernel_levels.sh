@@ -7,7 +7,7 @@
 set -euo pipefail
 py=${1:-python}
 tests=(tests/test_ops.py tests/test_seed.py tests/test_nn.py tests/test_optim.py
-       tests/test_check.py tests/test_fuzz.py tests/test_makemore.py)
+       tests/test_check.py tests/test_fuzz.py tests/test_makemore.py tests/test_random.py)
 
 levels=(native)
 if "$py" -c "import sys; from numpy._core._multiarray_umath import __cpu_features__ as f
