@@ -340,6 +340,16 @@ def _masked(index):
     return any(type(i) is np.ndarray and i.dtype == bool for i in items)
 
 
+def _take_rows(out, flat, index, offsets, tmp):
+    np.add(index, offsets, tmp)
+    np.take(flat, tmp, out=out)
+
+
+def _put_rows(flat, index, offsets, tmp, values):
+    np.add(index, offsets, tmp)
+    np.put(flat, tmp, values)
+
+
 def _take0(out, a, index):
     np.take(a, index, axis=0, out=out)
 
@@ -425,6 +435,57 @@ def _array(a, dtype=None, *, copy=True, order="K", **kwargs):
     return r.astype(r.dtype if dtype is None else dtype)  # astype copies
 
 
+def _forward_copies(steps, live, external):
+    """Drop copies nobody needs: `B = A.copy()` where B is a new buffer written by nothing
+    else and A a whole buffer of the same layout that no later step writes. Every later
+    read of B then reads A: the same numbers in the same memory layout, so the same
+    results; one numpy call less. (The engine copies gradients it passes on, so that no two
+    .grad arrays share memory; inside the record nothing else can write them.) After a
+    replay, two such .grad arrays may be the same memory: equal values, one buffer.
+    Nothing is renamed when B is seen through a view, or when A is written later."""
+    def roots(arrays):
+        return [id(_root(a)) for a in arrays]
+
+    uses = {}  # root -> the distinct array objects that look at it
+    for s in steps:
+        for a in s.reads + s.writes:
+            uses.setdefault(id(_root(a)), {})[id(a)] = a
+    writes_at = {}
+    for i, s in enumerate(steps):
+        for r in roots(s.writes):
+            writes_at.setdefault(r, []).append(i)
+    rename, out = {}, []
+    for i, s in enumerate(steps):
+        call = s.call
+        if rename:
+            call = s.call = functools.partial(call.func, *_subst(call.args, rename),
+                                              **_subst(call.keywords, rename))
+            s.reads = [rename.get(id(a), a) for a in s.reads]
+        if call.func is np.copyto and len(call.args) == 2 and not call.keywords:
+            B, A = call.args
+            rb, ra = id(B), id(A)
+            if (B.base is None and A.base is None and A.shape == B.shape
+                    and A.dtype == B.dtype and A.flags.c_contiguous and B.flags.c_contiguous
+                    and writes_at.get(rb) == [i] and rb not in external
+                    and len(uses[rb]) == 1 and all(w <= i for w in writes_at.get(ra, []))
+                    and not any(rb in roots(t.reads) for t in steps[:i])):
+                rename[rb] = A
+                continue
+        out.append(s)
+    return out
+
+
+def _subst(x, rename):
+    t = type(x)
+    if t is np.ndarray:
+        return rename.get(id(x), x)
+    if t is tuple or t is list:
+        return t(_subst(v, rename) for v in x)
+    if t is dict:
+        return {k: _subst(v, rename) for k, v in x.items()}
+    return x
+
+
 def _holds(value, array):
     """Whether a Tensor's slot still holds `array` (a `.grad` may have become a Tensor)."""
     return value is array or (isinstance(value, Tensor) and _get(value, "_data") is array)
@@ -461,6 +522,7 @@ class CapturedStep:
         self._keep = []         # every array the steps use stays alive with us
         self._calls = ()        # what replay() runs
         self._tensors = []      # (weakref to a Tensor, slot, the array it must still hold)
+        self._in_range = set()  # ids of index arrays made by argmax
         self._done = False
 
     # -- recording (called by _Rec) --
@@ -483,7 +545,12 @@ class CapturedStep:
             self.record(func, args, kwargs, writes=_arrays(kwargs["out"], []))
             return out
         if res is None:  # np.copyto, np.put, ...: wrote into one of its arguments
-            self.record(func, args, kwargs, writes=_arrays(args, []))
+            call = None
+            if func is np.put_along_axis and self._rows(args[:2], kwargs) is not None and \
+                    np.shape(args[2]) == np.shape(args[1]):
+                flat, index, offsets, tmp = self._rows(args[:2], kwargs)
+                call = functools.partial(_put_rows, flat, index, offsets, tmp, args[2])
+            self.record(func, args, kwargs, writes=_arrays(args, []), call=call)
             return None
         if type(res) in (tuple, list):
             if all(isinstance(r, np.ndarray) and _is_view(r, args) for r in res):
@@ -513,6 +580,11 @@ class CapturedStep:
             call = functools.partial(np.copyto, buf, args[0], "unsafe")
         elif func in _WITH_OUT and "out" not in kwargs and type(res) is np.ndarray:
             call = functools.partial(func, *args, **kwargs, out=buf)
+            if func in (np.ndarray.argmax, np.argmax):
+                self._in_range.add(id(buf))  # indices along an axis, never out of range
+        elif func is np.take_along_axis and self._rows(args, kwargs) is not None:
+            flat, index, offsets, tmp = self._rows(args, kwargs)
+            call = functools.partial(_take_rows, buf, flat, index, offsets, tmp)
         elif func is _getitem and _single_int_index(args[1]):
             call = functools.partial(_take0, buf, args[0], args[1])
         else:
@@ -522,6 +594,22 @@ class CapturedStep:
             self.record(func, args, kwargs, writes=(buf,), call=call, reads=reads,
                         fixed=func in _DATA_SHAPES or (func is _getitem and _masked(args[1])))
         return self.new(buf)
+
+    def _rows(self, args, kwargs):
+        """For take/put_along_axis on the rows of a C-contiguous matrix, with indices an
+        argmax made (so in range): (flat view, indices, row offsets, scratch), else None.
+        The replay then gathers (scatters) with np.take (np.put) at index + row * width:
+        the same elements, without take_along_axis's Python-level index building."""
+        a, index = args[0], args[1]
+        axis = kwargs.get("axis", args[2] if len(args) > 2 else None)
+        if not (type(a) is np.ndarray and a.ndim == 2 and axis in (1, -1)
+                and a.flags.c_contiguous and id(index) in self._in_range
+                and type(index) is np.ndarray and index.shape[0] == a.shape[0]):
+            return None
+        offsets = (np.arange(a.shape[0]) * a.shape[1])[:, None].astype(index.dtype)
+        tmp = np.empty(index.shape, index.dtype)
+        self._keep += [offsets, tmp]
+        return a.reshape(-1), index, offsets, tmp
 
     def _keep_(self, p):
         self._keep.append(p)
@@ -563,6 +651,7 @@ class CapturedStep:
                 kept.append(s)
                 needed.update(id(_root(a)) for a in s.reads)
         kept.reverse()
+        kept = _forward_copies(kept, live, external)
         self._steps = kept
         self._calls = tuple(s.call for s in kept)
         self.constants = len(constant)
