@@ -228,13 +228,39 @@ class Generator:
         return -np.log1p(-self._uniform(n, float64))
 
 
-# torch runs one of two builds of its CPU kernels, and two results below depend on which:
-# the AVX2 build (what torch picks on any x86 CPU since 2013) computes uniform_'s u * (b - a) + a
-# with a fused multiply-add and randn's float32 transform with its own SIMD log and sincos; the
-# plain build (ATEN_CPU_CAPABILITY=default, CPUs without AVX2) rounds u * (b - a) before adding
-# a, and calls the C library's logf, cosf and sinf (normal32.py has both). We read the switch
-# torch reads.
-_TORCH_AVX2 = os.environ.get("ATEN_CPU_CAPABILITY", "").lower() != "default"
+# torch runs one of three builds of its CPU kernels, and two results below depend on which.
+# It picks the build as ATen's DispatchStub does: ATEN_CPU_CAPABILITY if set, else AVX512 on a
+# CPU with avx512vl, avx512bw, avx512dq and fma, else AVX2 on one with avx2 and fma, else the
+# plain (default) build. uniform_'s u * (b - a) + a is one fused multiply-add in the builds
+# compiled for FMA (AVX2, AVX512) and two roundings in the plain one. randn's float32 transform
+# of 16+ values has its own SIMD log and sincos only in the AVX2 build; the AVX512 and plain
+# builds call the C library's logf, cosf and sinf (normal32.py has both). The AVX512 choices
+# follow torch's source; no AVX-512 machine was at hand to measure them on.
+
+
+def torch_cpu_capability(environ=os.environ, cpuinfo="/proc/cpuinfo"):
+    """'avx512', 'avx2' or 'default': the kernel build torch runs on this CPU (torch's own
+    answer is torch.backends.cpu.get_cpu_capability(); minigrad does not import torch)."""
+    chosen = environ.get("ATEN_CPU_CAPABILITY", "")  # compared as torch does, exactly
+    if chosen in ("avx512", "avx2", "default"):
+        return chosen
+    try:
+        with open(cpuinfo) as f:
+            flags = next((line.split(":", 1)[1].split() for line in f
+                          if line.startswith("flags")), [])
+    except OSError:  # not Linux: no flags to read
+        flags = []
+    flags = set(flags)
+    if {"avx512vl", "avx512bw", "avx512dq", "fma"} <= flags:
+        return "avx512"
+    if {"avx2", "fma"} <= flags:
+        return "avx2"
+    return "default"
+
+
+_CAPABILITY = torch_cpu_capability()
+_TORCH_FMA = _CAPABILITY != "default"  # uniform_ fused
+_TORCH_SIMD_NORMALS = _CAPABILITY == "avx2"  # normal32.avx2_normals, else plain_normals
 
 
 def _box_muller_16(d, dtype):
@@ -248,7 +274,7 @@ def _box_muller_16(d, dtype):
     blocks = d.reshape(-1, 16)
     if dtype == float32:
         u1, u2 = np.float32(1) - blocks[:, :8], blocks[:, 8:]
-        normals = normal32.avx2_normals if _TORCH_AVX2 else normal32.plain_normals
+        normals = normal32.avx2_normals if _TORCH_SIMD_NORMALS else normal32.plain_normals
         return np.concatenate(normals(u1, u2), axis=1).ravel()
     u1, u2 = 1 - blocks[:, :8], blocks[:, 8:]
     r, theta = np.sqrt(-2 * np.log(u1)), 2 * math.pi * u2
@@ -389,7 +415,7 @@ def uniform_(tensor, a=0.0, b=1.0, generator=None):
     u = (generator or default_generator)._uniform(data.size, dtype)
     lo = dtype.type(a)
     span = dtype.type(dtype.type(b) - lo)
-    data[...] = (_fma(u, span, lo) if _TORCH_AVX2 else u * span + lo).reshape(data.shape)
+    data[...] = (_fma(u, span, lo) if _TORCH_FMA else u * span + lo).reshape(data.shape)
     return tensor
 
 

@@ -449,3 +449,34 @@ def test_linear_init_takes_a_generator():
     assert np.array_equal(weight, b.weight.detach().numpy())
     bound = 1 / math.sqrt(6)
     assert np.abs(weight).max() <= bound and np.abs(bias).max() <= bound
+
+
+def test_kernel_build_is_the_one_torch_runs():
+    """minigrad picks its float32 transforms by the kernel build torch runs on this CPU; that
+    choice must be torch's own (torch.backends.cpu.get_cpu_capability), here and with each
+    ATEN_CPU_CAPABILITY a user may set."""
+    assert mr.torch_cpu_capability() == torch.backends.cpu.get_cpu_capability().lower()
+    script = ("import torch, minigrad.random as mr; "
+              "print(mr.torch_cpu_capability(), torch.backends.cpu.get_cpu_capability().lower())")
+    native = torch.backends.cpu.get_cpu_capability().lower()
+    for level in {"default", "avx2", native}:
+        env = dict(os.environ, ATEN_CPU_CAPABILITY=level)
+        run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                             text=True, cwd=os.path.dirname(os.path.dirname(__file__)))
+        assert run.returncode == 0, run.stderr[-2000:]
+        ours, theirs = run.stdout.split()
+        assert ours == theirs == level, (level, ours, theirs)
+
+
+def test_kernel_build_from_cpu_flags(tmp_path):
+    """Without ATEN_CPU_CAPABILITY, the CPU's flags decide, by torch's rule."""
+    def build(flags):
+        path = tmp_path / "cpuinfo"
+        path.write_text(f"processor\t: 0\nflags\t\t: {flags}\n")
+        return mr.torch_cpu_capability(environ={}, cpuinfo=str(path))
+    assert build("sse2 avx avx2 fma avx512f avx512dq avx512bw avx512vl") == "avx512"
+    assert build("sse2 avx avx2 fma avx512f") == "avx2"  # no vl/bw/dq: torch stays at AVX2
+    assert build("sse2 avx avx2") == "default"  # AVX2 without FMA
+    assert build("sse2") == "default"
+    assert mr.torch_cpu_capability(environ={"ATEN_CPU_CAPABILITY": "avx2"},
+                                   cpuinfo=str(tmp_path / "missing")) == "avx2"
