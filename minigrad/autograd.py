@@ -59,16 +59,17 @@ def walk(root, enter=None):
 
     The one graph walk: toposort, check and viz use it. Depth-first with an explicit stack
     of (node, iterator over its parents), so a 100,000-deep chain needs no recursion limit;
-    a node is emitted once all its parents are (post-order). `seen` is keyed by identity,
-    so two equal-valued tensors stay two nodes.
+    a node is emitted once all its parents are (post-order). `seen` holds the nodes
+    themselves: a Tensor hashes by identity (its `==` compares values), so two equal-valued
+    tensors stay two nodes, with no id() call per edge.
     """
-    order, seen = [], {id(root)}
+    order, seen = [], {root}
     stack = [(root, iter(inputs(root)))]
     while stack:
         node, parents = stack[-1]
         for parent in parents:
-            if id(parent) not in seen and (enter is None or enter(parent)):
-                seen.add(id(parent))
+            if parent not in seen and (enter is None or enter(parent)):
+                seen.add(parent)
                 stack.append((parent, iter(inputs(parent))))
                 break
         else:  # every parent is emitted: emit the node
@@ -94,11 +95,12 @@ def backward(root, gradient):
     an already accumulated `.grad` down the graph again. `.grad` is written only after the
     whole walk succeeded, so an op that raises half-way leaves every `.grad` untouched.
     """
-    pending = {id(root): gradient}  # id(node) -> the sum its consumers have sent so far
+    pending = {root: gradient}  # node -> the sum its consumers have sent so far (as walk's
+    #                             `seen`, keyed by the node: a Tensor hashes by identity)
     done = []  # (node, its complete gradient)
     written, anomaly = clock[0], modes.anomaly
     for node in reversed(toposort(root)):
-        grad = pending.pop(id(node), None)
+        grad = pending.pop(node, None)
         if grad is None:  # no gradient flows here (every rule returned None for it)
             continue
         done.append((node, grad))
@@ -114,9 +116,9 @@ def backward(root, gradient):
             if g is None or not parent._requires_grad:
                 continue
             g = sum_to_shape(g, parent._data.shape).astype(parent._data.dtype, copy=False)
-            if id(parent) in pending:
-                pending[id(parent)] += g  # ours alone: every pending array is fresh or a copy
+            if parent in pending:
+                pending[parent] += g  # ours alone: every pending array is fresh or a copy
             else:  # a rule may pass grad on (add) or return a view of it (reshape): copied
-                pending[id(parent)] = g.copy() if g is grad or g.base is not None else g
+                pending[parent] = g.copy() if g is grad or g.base is not None else g
     for node, grad in done:  # only now, when nothing can raise any more: write every .grad
         node._accumulate_grad(np.asarray(grad))  # (0-d arithmetic gives numpy scalars)

@@ -34,8 +34,7 @@ def new_box():
 def stamp(box):
     """Record an in-place write into the storage that owns `box`."""
     _lock.acquire()  # (not `with`: this runs at every optimizer update)
-    clock[0] += 1
-    box[0] = clock[0]
+    box[0] = clock[0] = clock[0] + 1
     box[1] += 1
     _lock.release()
 

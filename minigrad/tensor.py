@@ -55,7 +55,7 @@ def apply(op, *parents):
     if m["anomaly"]:
         check_forward(out, op, parents)
     if m["grad_enabled"]:
-        if rebased[0]:  # some view may have a stale history (rare): see _refresh
+        if rebased:  # some view may have a stale history (rare): see _refresh
             for p in parents:
                 _refresh(p)
         for p in parents:
@@ -165,8 +165,12 @@ class Tensor:
         so that `p.grad is p.grad` and writes into `p.grad` last.
         """
         g = self._grad
-        if g is not None and g.__class__ is not Tensor:
-            self._grad = g = constant(g)
+        if g.__class__ is np.ndarray:  # stored by backward: wrap it (constant(g), inlined:
+            out = _new(Tensor)         # `p.grad` is read at every SGD step)
+            out._data, out._grad, out.label, out.scope = g, None, None, self.scope
+            out._requires_grad, out._op, out._parents = False, None, ()
+            out._vc, out._recorded = [0, 0], clock[0]
+            self._grad = g = out
         return g
 
     @grad.setter
@@ -265,7 +269,7 @@ class Tensor:
 
     def backward(self, gradient=None, retain_graph=None):
         """Accumulate d(self)/d(node) into `.grad` of every node that requires grad."""
-        if rebased[0]:
+        if rebased:
             _refresh(self)
         if not self._requires_grad:
             raise RuntimeError("element 0 of tensors does not require grad and does not have "
@@ -427,11 +431,12 @@ class Tensor:
 
     def _times_number(self, number):
         """A tensor that needs no grad times a Python float (`lr * p.grad`): nothing is
-        recorded, so numpy directly. numpy rounds the float to the tensor's float dtype as
-        apply's path does (a Python number never changes a tensor's dtype)."""
-        if self._data.dtype.kind != "f" or modes.anomaly or rebased[0]:
-            return self._binary(_MUL, number)  # a dtype to promote, a check, a stale view?
+        recorded, so numpy directly. numpy rounds the float to a float tensor's dtype as
+        apply's path does (a Python number never changes a float tensor's dtype); any other
+        result dtype (an integer tensor: torch gives the default float) takes apply's path."""
         data = self._data * number
+        if data.dtype is not self._data.dtype or rebased or modes.anomaly:
+            return self._binary(_MUL, number)  # a dtype to promote, a stale view?, a check
         out = _new(Tensor)  # constant(data), inlined: `lr * p.grad` is hot in SGD
         out._data = data if data.__class__ is np.ndarray else np.asarray(data)
         out._grad, out.label, out.scope = None, None, self.scope
@@ -819,7 +824,7 @@ class Tensor:
 
     def _arith_(self, other, ufunc, compute):
         """`self op= other`: numpy's in-place ufunc where nothing is recorded, else recorded."""
-        if rebased[0] and modes.grad_enabled:  # (as apply does)
+        if rebased and modes.grad_enabled:  # (as apply does)
             _refresh(self)
             _refresh(other)
         data = self._data
@@ -886,7 +891,7 @@ class Tensor:
         t or value requires grad in grad mode (then t requires grad and backward reaches
         value: `logits[i] = model(x)`)."""
         index = convert.index(index, self.ndim)[0]
-        if rebased[0] and modes.grad_enabled:  # (as apply does)
+        if rebased and modes.grad_enabled:  # (as apply does)
             _refresh(self)
             _refresh(value)
         if modes.grad_enabled and (self._requires_grad or getattr(value, "_requires_grad",
@@ -926,7 +931,7 @@ class Tensor:
         return self
 
     def clamp_(self, min=None, max=None):  # noqa: A002
-        if rebased[0] and modes.grad_enabled:  # (as apply does)
+        if rebased and modes.grad_enabled:  # (as apply does)
             _refresh(self)
         if modes.grad_enabled and self._requires_grad:
             return self._record_inplace(lambda old: old.clamp(min, max))
@@ -956,9 +961,9 @@ def _setitem_error(data, index, value):
 #   views), a view taken before still has the old history, `op(base as it was)`, while its
 #   values are the new ones. _refresh regenerates it on its next use: `op(base as it is)`.
 
-rebased = [False]  # set once a tensor with views had its history rewritten: then some view
-#                    may be stale, and apply looks (one check per op until then, none after
-#                    for tensors recorded since)
+# Set once a tensor with views had its history rewritten: from then on some view may be
+# stale, and apply (and the other places that use a tensor) look. Until then: one check.
+rebased = False
 
 _NO_GRAD_VIEW = ("A view was created in no_grad mode and {} modified inplace with grad mode "
                  "enabled. Given that this use case is ambiguous and error-prone, it is "
@@ -1016,6 +1021,7 @@ def _rewrite(t, new, old):
     of base_new. (`logits = zeros(8, 27); row = logits[i]; row += v`: logits then requires
     grad, and backward reaches v through logits.)
     """
+    global rebased
     view = getattr(t, "_view", None)
     now = clock[0]
     if view is None:
@@ -1035,7 +1041,7 @@ def _rewrite(t, new, old):
         t._op, t._parents, t._requires_grad = op, (base,), True  # t = view(base_new)
     t._previous, t._recorded = old, now
     if hasattr(t, "_viewed"):  # t's other views (if any are left) are stale now
-        rebased[0] = True
+        rebased = True
 
 
 # ---- functions of several tensors -----------------------------------------------------------
