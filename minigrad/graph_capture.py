@@ -435,14 +435,15 @@ def _array(a, dtype=None, *, copy=True, order="K", **kwargs):
     return r.astype(r.dtype if dtype is None else dtype)  # astype copies
 
 
-def _forward_copies(steps, live, external):
+def _forward_copies(steps, pinned, external):
     """Drop copies nobody needs: `B = A.copy()` where B is a new buffer written by nothing
     else and A a whole buffer of the same layout that no later step writes. Every later
     read of B then reads A: the same numbers in the same memory layout, so the same
     results; one numpy call less. (The engine copies gradients it passes on, so that no two
     .grad arrays share memory; inside the record nothing else can write them.) After a
-    replay, two such .grad arrays may be the same memory: equal values, one buffer.
-    Nothing is renamed when B is seen through a view, or when A is written later."""
+    replay, two such .grad arrays may be the same memory: equal values, one buffer (a
+    Tensor that held B holds A). Nothing is renamed when B is seen through a view, held by
+    an optimizer or by the user as an array, or when A is written later."""
     def roots(arrays):
         return [id(_root(a)) for a in arrays]
 
@@ -454,7 +455,7 @@ def _forward_copies(steps, live, external):
     for i, s in enumerate(steps):
         for r in roots(s.writes):
             writes_at.setdefault(r, []).append(i)
-    rename, out = {}, []
+    rename, out, renamed = {}, [], {}
     for i, s in enumerate(steps):
         call = s.call
         if rename:
@@ -466,13 +467,14 @@ def _forward_copies(steps, live, external):
             rb, ra = id(B), id(A)
             if (B.base is None and A.base is None and A.shape == B.shape
                     and A.dtype == B.dtype and A.flags.c_contiguous and B.flags.c_contiguous
-                    and writes_at.get(rb) == [i] and rb not in external
+                    and writes_at.get(rb) == [i] and rb not in external and rb not in pinned
                     and len(uses[rb]) == 1 and all(w <= i for w in writes_at.get(ra, []))
                     and not any(rb in roots(t.reads) for t in steps[:i])):
                 rename[rb] = A
+                renamed[rb] = A
                 continue
         out.append(s)
-    return out
+    return out, renamed
 
 
 def _subst(x, rename):
@@ -617,7 +619,7 @@ class CapturedStep:
 
     # -- after the block --
 
-    def _finish(self, live, external):
+    def _finish(self, live, external, pinned=frozenset()):
         """Drop constant and dead steps; build the replay list.
 
         live: roots of the arrays alive after the block (Tensors, optimizer states, arrays
@@ -651,11 +653,11 @@ class CapturedStep:
                 kept.append(s)
                 needed.update(id(_root(a)) for a in s.reads)
         kept.reverse()
-        kept = _forward_copies(kept, live, external)
+        kept, renamed = _forward_copies(kept, pinned, external)
         self._steps = kept
         self._calls = tuple(s.call for s in kept)
         self.constants = len(constant)
-        return {id(_root(a)) for s in kept for a in s.reads + s.writes}
+        return {id(_root(a)) for s in kept for a in s.reads + s.writes}, renamed
 
     def replay(self):
         """Run the recorded numpy calls again, on the captured buffers."""
@@ -728,6 +730,8 @@ class capture:
         # Every Tensor and optimizer state gets plain arrays back: the original ones where
         # we swapped, the kept result buffers for the ones made inside the block.
         live, checks, new_state = set(), [], False
+        pinned = set()  # roots seen other than as a Tensor's whole array: never renamed
+        slots = {}      # id of a whole array -> the Tensor slots that hold it
         originals = {id(r): p for _, _, p, r in self._swapped}
         external = {id(_root(p)) for _, _, p, _ in self._swapped}
         for o in gc.get_objects():
@@ -742,6 +746,10 @@ class capture:
                             p = _plain(v)
                         _set(o, slot, p)
                         live.add(id(_root(p)))
+                        if p.base is None:
+                            slots.setdefault(id(p), []).append((o, slot))
+                        else:
+                            pinned.add(id(_root(p)))
             elif issubclass(type(o), Optimizer):
                 if set(map(id, o.state)) - self._state_before.get(id(o), set()):
                     new_state = True
@@ -751,8 +759,15 @@ class capture:
                             p = originals.get(id(v))
                             p = state[k] = _plain(v) if p is None else p
                             live.add(id(_root(p)))
-            elif type(o) is _Rec:  # held by the user (t.numpy() inside the block)
+                            pinned.add(id(_root(p)))
+        # What still holds a recording array now that no Tensor does: the user
+        # (t.numpy() inside the block), an op of the graph. Alive, and never renamed.
+        o = v = None
+        for o in gc.get_objects():
+            if type(o) is _Rec:
                 live.add(id(_root(_plain(o))))
+                pinned.add(id(_root(_plain(o))))
+        o = None
         self._swapped.clear()
         if exc_type is None and new_state:
             raise RuntimeError(
@@ -760,7 +775,10 @@ class capture:
                 "the block): later steps take another path in Python. Run one step eagerly "
                 "before capturing (torch's CUDA graphs also need a warm-up)")
         if exc_type is None:
-            used = step._finish(live, external)
+            used, renamed = step._finish(live, external, pinned)
+            for old, new in renamed.items():  # a Tensor that held a dropped copy holds A
+                for o, slot in slots.get(old, ()):
+                    _set(o, slot, new)
             # replay() checks that the Tensors it reads still hold the captured buffers
             step._tensors = [(weakref.ref(t), slot, p) for t, slot, p in checks
                              if id(_root(p)) in used]

@@ -51,6 +51,9 @@ def train_step(model, opt, Xb, Yb):
 
 def state(model, opt):
     arrays = {k: np.array(v) for k, v in model.state_dict().items()}
+    # the gradients of the last step, read from the tensors the replay fills
+    arrays.update({f"grad/{i}": np.array(p.grad.numpy())
+                   for i, p in enumerate(model.parameters())})
     for pos, entry in opt.state_dict()["state"].items():
         arrays.update({f"optim/{pos}/{k}": np.array(v) for k, v in entry.items()})
     return arrays
@@ -356,3 +359,38 @@ def test_makemore_train_captured_and_eager_write_identical_checkpoints(tmp_path,
             for name, m in members.items()}
     for key in ("losses", "split_losses", "step", "rng"):
         assert meta["captured"][key] == meta["eager"][key], key
+
+
+def test_gradients_read_after_replay_are_the_eager_ones():
+    """The lecture's graph (models.lecture.forward, as the benchmark runs it): after a
+    replay on a new batch, every parameter's .grad holds that batch's gradient, bit for bit
+    (the replay drops copies of gradients and must point the .grad tensors at what it
+    writes)."""
+    from models.lecture import forward
+
+    rng = np.random.default_rng(3)
+    shapes = {"C": (27, 10), "W1": (30, 64), "b1": (64,), "W2": (64, 27), "b2": (27,),
+              "bngain": (1, 64), "bnbias": (1, 64)}
+    arrays = {k: rng.standard_normal(s).astype(np.float32) * 0.3 for k, s in shapes.items()}
+    X, Y = batches(2, seed=5)
+
+    def grads(params, Xb, Yb):
+        loss = forward(minigrad, params, Xb, Yb)["loss"]
+        for p in params.values():
+            p.grad = None
+        loss.backward()
+        return loss
+
+    params = {k: minigrad.tensor(v, requires_grad=True) for k, v in arrays.items()}
+    eager_loss = grads(params, minigrad.tensor(X[1]), minigrad.tensor(Y[1])).item()
+    eager = {k: np.array(p.grad.numpy()) for k, p in params.items()}
+
+    params = {k: minigrad.tensor(v, requires_grad=True) for k, v in arrays.items()}
+    Xb, Yb = minigrad.tensor(X[0]), minigrad.tensor(Y[0])
+    with minigrad.capture() as step:
+        loss = grads(params, Xb, Yb)
+    Xb.copy_(X[1])
+    Yb.copy_(Y[1])
+    step.replay()
+    assert loss.item() == eager_loss
+    assert_bit_identical(eager, {k: np.array(p.grad.numpy()) for k, p in params.items()})
