@@ -16,6 +16,7 @@ import os
 import numpy as np
 
 from . import check, convert, fast  # noqa: F401  (minigrad.check imports torch only when called)
+from .composed import cat, maximum, minimum, stack, where
 from .convert import bool_, float32, float64, int32, int64
 from .creation import (
     arange,
@@ -54,7 +55,7 @@ from .random import (
     seed,
     set_rng_state,
 )
-from .tensor import Tensor, cat, maximum, minimum, stack, where
+from .tensor import Tensor
 
 long = int64
 int = int32  # noqa: A001  (torch.int is int32)

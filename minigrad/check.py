@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import autograd, ops
+from . import autograd, extra_ops
 from .tensor import Tensor
 
 TORCH_HINT = "minigrad.check needs PyTorch: pip install torch==2.13.0"
@@ -507,7 +507,7 @@ def _replay_float64(nodes, root, seed):
         else:
             op = node.op
             if op.name == "cast" and np.dtype(op.dtype).kind == "f":
-                op = ops.Cast(np.float64)
+                op = extra_ops.Cast(np.float64)
             again[id(node)] = apply(op, *(again[id(p)] for p in node.parents))
     out = again[id(root)]
     out.backward(None if seed is None else seed.astype(np.float64))
@@ -652,7 +652,7 @@ def ninja(namespace, loss, names=None, gradient=None):
 
     The report's `roots` are the first wrong steps: mismatching nodes whose consumers'
     gradients all match (a consumer nobody derived counts as matching: the engine's own).
-    Each comes with the rules that send it its gradient, quoted from minigrad/ops.py, and a
+    Each comes with the rules that send it its gradient, quoted from the op class (ops.py), and a
     shape mistake with advice on the sum that is missing or extra.
     """
     nodes = graph_nodes(loss)
@@ -753,7 +753,7 @@ def _diagnose(row, pairs, nodes):
         for op in ops:
             if type(op) not in shown:
                 shown.add(type(op))
-                lines.append(f"     minigrad/ops.py, {type(op).__name__}:")
+                lines.append(f"     {type(op).__module__.replace('.', '/')}.py, {type(op).__name__}:")
                 lines += ["       " + line for line in backward_rule(op).splitlines()]
     return "\n".join(lines)
 

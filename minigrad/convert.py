@@ -100,6 +100,11 @@ def dim(d, ndim):
     return d % n
 
 
+def keepdim(keepdim, keepdims):
+    """torch accepts `keepdims=` (numpy's spelling) as an alias of `keepdim=`."""
+    return keepdim if keepdims is None else keepdims
+
+
 def dims(d, ndim):
     """A tuple of non-negative axes from None, an int, or a tuple/list (empty means all)."""
     if d is None or (isinstance(d, (tuple, list)) and not d):
@@ -258,3 +263,74 @@ def permutation(dims, ndim):
     if len(set(dims)) != ndim:
         raise RuntimeError("permute(): duplicate dims are not allowed.")
     return dims
+
+
+# ---- checks of the Tensor's own attributes and of backward's seed (tensor.py) -------------
+
+def check_grad(value, t):
+    """torch's refusals to assign `t.grad = value`."""
+    if value is None:
+        return
+    if value.__class__.__name__ != "Tensor":
+        raise TypeError("assigned grad expected to be a Tensor or None but got grad "
+                        f"of type {type(value).__name__}")
+    if value.shape != t.shape:
+        raise RuntimeError(f"attempting to assign a gradient of size '{list(value.shape)}' to "
+                           f"a tensor of size '{list(t.shape)}'. Please ensure that the "
+                           "gradient and the tensor are the same size")
+    if value.dtype != t.dtype:
+        raise RuntimeError(f"attempting to assign a gradient with dtype '{value.dtype}' to a "
+                           f"tensor with grad_dtype '{t.dtype}'. The gradient must match the "
+                           "tensor's grad_dtype (defaults to the tensor's dtype).")
+
+
+def check_requires_grad(t, value):
+    """torch's refusals to set `t.requires_grad = value`."""
+    if value and t.dtype.kind != "f":
+        raise RuntimeError("only Tensors of floating point dtype can require gradients "
+                           f"(got {t.dtype})")
+    if t.op is not None:  # torch refuses both True and False on a non-leaf
+        raise RuntimeError("you can only change requires_grad flags of leaf variables.")
+
+
+def seed_gradient(root, gradient):
+    """backward's seed d(root)/d(root) as a new array of root's shape and dtype: ones for a
+    one-element root by default, else a copy of `gradient`; torch's refusals otherwise."""
+    if not root.requires_grad:
+        raise RuntimeError("element 0 of tensors does not require grad and does not have a "
+                           "grad_fn")
+    if gradient is None:
+        if root.numel() != 1:
+            raise RuntimeError("grad can be implicitly created only for scalar outputs")
+        return np.ones(root.shape, root.dtype)
+    gradient = np.array(as_array(gradient), dtype=root.dtype)  # a copy
+    if gradient.shape != root.shape:
+        raise RuntimeError(f"Mismatch in shape: grad_output[0] has a shape of {gradient.shape} "
+                           f"and output[0] has a shape of {root.shape}.")
+    return gradient
+
+
+def power(base, exponent):
+    """(base, exponent) for `base ** exponent` with torch's dtypes: an int tensor to a float
+    power is a float, bool to an int power is int64; an int to a negative int is refused."""
+    exponent = float(exponent) if isinstance(exponent, float) else int(exponent)
+    kind = base.dtype.kind
+    if kind != "f" and isinstance(exponent, int) and exponent < 0:
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    if kind != "f" and isinstance(exponent, float):
+        base = base.float()
+    return (base.long() if base.dtype == np.bool_ else base), exponent
+
+
+def max_dim(t, dim):
+    """torch's refusals for `t.max(dim)` over nothing; the axis of a max over `dim`."""
+    if dim is None:
+        if t.numel() == 0:
+            raise RuntimeError("max(): Expected reduction dim to be specified for "
+                               "input.numel() == 0. Specify the reduction dim with the "
+                               "'dim' argument.")
+        return None
+    axis = dims(dim, t.ndim)[0] if t.ndim else dims(dim, t.ndim)
+    if t.ndim and t.shape[axis] == 0:
+        raise IndexError(f"max(): Expected reduction dim {axis} to have non-zero size.")
+    return axis

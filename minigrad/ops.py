@@ -1,17 +1,16 @@
 """The primitives: each one's forward, backward, derivation and torch replay, in one class.
 
-`forward(*xs)` maps numpy arrays to a numpy array. `backward(grad, out, *xs)` gets the
-upstream gradient, the forward's output and its inputs, and returns one gradient per input
-(None where none flows); it may return a gradient of the *broadcast* shape, because the engine
-(autograd.sum_to_shape) sums it down: no op undoes broadcasting by itself. The docstring's
-first line is the rule, the lines after it the derivation. `replay(torch, *xs)` computes the
-same thing in torch (check.py passes the module in: this file imports no torch). `args` names
-the op's arguments (a dim, an exponent), the one list that repr, viz's labels and check show.
-`reads` says which values a rule reads, per input (0 the output, 1, 2, ... the inputs): these
-are the values torch saves, and backward refuses them if they were overwritten (guards.py).
+`forward(*xs)` maps numpy arrays to an array. `backward(grad, out, *xs)` gets the upstream
+gradient, the forward's output and its inputs, and returns one gradient per input (None where
+none flows), possibly of the *broadcast* shape: the engine (autograd.sum_to_shape) sums it
+down. The docstring's first line is the rule, the next ones its derivation. `replay(torch,
+*xs)` does the same in torch (check.py passes the module in: no torch import here). `args`:
+the arguments repr, viz and check show. `reads`, per input: the values its rule reads (0 the
+output, i input i), which backward refuses if overwritten since (guards.py), as torch does.
 
-An op object holds only its arguments: what one call computes lives in the tensors.
-Everything else (sub, div, mean, softmax, ...) is a composition of these (tensor.py).
+An op object holds only its arguments, never what one call computed. The lesson's are here;
+permute, sin, cos, where, cat, setitem and cast in extra_ops.py, the fused cross-entropy with
+its layer (functional.py). Everything else (sub, div, mean, softmax, ...) is a composition.
 """
 
 import numpy as np
@@ -39,8 +38,7 @@ class Op:
 class Add(Op):
     """y = a + b  ->  da = dy, db = dy
 
-    dy/da = 1 and dy/db = 1 element by element, so each input gets dy as it is.
-    (A broadcast input is summed back to its shape by the engine.)
+    dy/da = 1 and dy/db = 1 element by element: each input gets dy as it is.
     """
     __slots__ = ()
     name = "add"
@@ -164,88 +162,6 @@ class Tanh(Op):
 
 
 @primitive
-class Sin(Op):
-    """y = sin(x)  ->  dx = dy * cos(x)"""
-    __slots__ = ()
-    name = "sin"
-    reads = ((1,),)
-
-    def forward(self, x):
-        return np.sin(x)
-
-    def backward(self, grad, out, x):
-        return (grad * np.cos(x),)
-
-    def replay(self, torch, x):
-        return x.sin()
-
-
-@primitive
-class Cos(Op):
-    """y = cos(x)  ->  dx = -dy * sin(x)"""
-    __slots__ = ()
-    name = "cos"
-    reads = ((1,),)
-
-    def forward(self, x):
-        return np.cos(x)
-
-    def backward(self, grad, out, x):
-        return (-grad * np.sin(x),)
-
-    def replay(self, torch, x):
-        return x.cos()
-
-
-@primitive
-class Where(Op):
-    """y = where(c, a, b)  ->  da = dy where c else 0, db = dy where not c else 0
-
-    Each y_i is a_i (if c_i) or b_i: its derivative is 1 for the one it took, 0 for the
-    other. The mask c is a constant; a, b and c broadcast, and the engine sums back.
-    """
-    __slots__ = ("condition",)
-    name = "where"
-
-    def __init__(self, condition):
-        self.condition = condition  # a boolean array
-
-    def forward(self, a, b):
-        return np.where(self.condition, a, b)
-
-    def backward(self, grad, out, a, b):
-        zero = np.zeros((), grad.dtype)
-        return np.where(self.condition, grad, zero), np.where(self.condition, zero, grad)
-
-    def replay(self, torch, a, b):
-        return torch.where(torch.from_numpy(self.condition.copy()), a, b)
-
-
-@primitive
-class Cat(Op):
-    """y = cat(x_1, ..., x_k) along dim  ->  dx_i = the slice of dy that x_i filled
-
-    Every element of y is one element of one x_i (derivative 1), so each x_i gets back
-    the part of dy it filled.
-    """
-    __slots__ = args = ("dim",)
-    name = "cat"
-
-    def __init__(self, dim):
-        self.dim = dim  # a non-negative axis
-
-    def forward(self, *xs):
-        return np.concatenate(xs, axis=self.dim)
-
-    def backward(self, grad, out, *xs):
-        ends = np.cumsum([x.shape[self.dim] for x in xs])  # where each piece stops
-        return tuple(np.split(grad, ends[:-1], axis=self.dim))
-
-    def replay(self, torch, *xs):
-        return torch.cat(xs, dim=self.dim)
-
-
-@primitive
 class Sum(Op):
     """y = sum of x over dim  ->  dx = dy, copied back along the summed axes
 
@@ -360,28 +276,6 @@ class Reshape(Op):
 
 
 @primitive
-class Permute(Op):
-    """y = x with its axes reordered by dims  ->  dx = dy with the inverse order
-
-    y's axis i is x's axis dims[i]; putting dy's axes back means sorting them by dims.
-    """
-    __slots__ = args = ("dims",)
-    name = "permute"
-
-    def __init__(self, dims):
-        self.dims = dims
-
-    def forward(self, x):
-        return x.transpose(self.dims)
-
-    def backward(self, grad, out, x):
-        return (grad.transpose(np.argsort(self.dims)),)
-
-    def replay(self, torch, x):
-        return x.permute(self.dims)
-
-
-@primitive
 class GetItem(Op):
     """y = x[index]  ->  dx = zeros, then dy added at index (np.add.at)
 
@@ -407,69 +301,11 @@ class GetItem(Op):
         np.add.at(dx, self.index, grad)
         return (dx,)
 
-    def replay(self, torch, x):
-        items = self.index if isinstance(self.index, tuple) else (self.index,)
-        if any(isinstance(i, slice) and (i.step or 1) < 0 for i in items):
-            return x.reshape(-1)[_flat_positions(torch, x, self.index)]  # no negative steps
-        out = [torch.from_numpy(i.astype(np.int64)) if isinstance(i, np.ndarray) and
-               i.dtype.kind == "u" else  # numpy reads unsigned as integers, torch as a mask
-               torch.from_numpy(i.copy()) if isinstance(i, np.ndarray) else
-               int(i) if isinstance(i, np.integer) else i for i in items]
-        return x[tuple(out) if isinstance(self.index, tuple) else out[0]]
+    def replay(self, torch, x):  # gathers the elements numpy's index picks, by position
+        return x.reshape(-1)[flat_positions(torch, x, self.index)]
 
 
-def _flat_positions(torch, x, index):
+def flat_positions(torch, x, index):
     """torch's x[index] by the flat positions numpy's index selects (any numpy index)."""
     where = np.arange(x.numel()).reshape(tuple(x.shape))[index]
     return torch.from_numpy(np.array(where, dtype=np.int64))
-
-
-@primitive
-class SetItem(Op):
-    """y = x with y[index] = v (torch's index_put)  ->  dx = dy with dy[index] = 0, dv = dy[index]
-
-    Outside the slots y is x (derivative 1), inside it is v: x's overwritten elements get
-    nothing, v gets the slots' dy (summed by the engine where v was broadcast).
-    In-place writes are recorded as this op: `t[i] = v`, `fill_`, `copy_`.
-    """
-    __slots__ = args = ("index",)
-    name = "setitem"
-
-    def __init__(self, index):
-        self.index = index
-
-    def forward(self, x, v):
-        out = np.array(x)  # a copy
-        out[self.index] = v
-        return out
-
-    def backward(self, grad, out, x, v):
-        dx = np.array(grad)  # a copy (and an array: a 0-d grad may come as a numpy scalar)
-        dx[self.index] = 0
-        return dx, np.asarray(grad[self.index])
-
-    def replay(self, torch, x, v):
-        where = _flat_positions(torch, x, self.index)
-        out = x.reshape(-1).clone()
-        out[where] = v.expand(where.shape)
-        return out.reshape(x.shape)
-
-
-@primitive
-class Cast(Op):
-    """y = x as dtype (a copy)  ->  dx = dy as x's dtype (the identity's derivative is 1)"""
-    __slots__ = args = ("dtype",)
-    name = "cast"
-
-    def __init__(self, dtype):
-        self.dtype = dtype
-
-    def forward(self, x):
-        return x.astype(self.dtype)
-
-    def backward(self, grad, out, x):
-        return (grad.astype(x.dtype),)
-
-    def replay(self, torch, x):
-        dtype = torch.from_numpy(np.empty(0, self.dtype)).dtype
-        return x.to(dtype, copy=True)  # a node of its own even when the dtype stays
