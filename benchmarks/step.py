@@ -19,19 +19,20 @@ How (the parent process):
      (flat memory means each step's graph is freed);
   4. writes every raw number to JSON (`--json`, default benchmarks/results/step.json).
 
-Rows: `minigrad`, `minigrad (replay)` (the step captured once with minigrad.capture and
-replayed, inputs refilled with copy_; impl_minigrad.ReplayTrainer), `torch-1t`
-(torch.set_num_threads(1)), `torch-default` (torch's own thread count), `numpy-lecture` and
-`numpy-fused` (impl_numpy.py). All rows except torch-default run with
-OPENBLAS_NUM_THREADS=OMP_NUM_THREADS=MKL_NUM_THREADS=1 in the worker's environment, so
-that minigrad and numpy are compared with one-thread torch on equal terms.
+Rows: `minigrad`, `minigrad (plain rules)` (the same with MINIGRAD_FAST=0: the plain rules of
+ops.py, without the speed tricks of minigrad/fast.py), `minigrad (replay)` (the step captured
+once with minigrad.capture and replayed, inputs refilled with copy_;
+impl_minigrad.ReplayTrainer), `torch-1t` (torch.set_num_threads(1)), `torch-default` (torch's
+own thread count), `numpy-lecture` and `numpy-fused` (impl_numpy.py). All rows except
+torch-default run with OPENBLAS_NUM_THREADS=OMP_NUM_THREADS=MKL_NUM_THREADS=1 in the worker's
+environment, so that minigrad and numpy are compared with one-thread torch on equal terms.
 
 Optional extra rows:
   --malloc-tuned   "X (malloc tuned)" for minigrad and the numpy rows: the worker calls glibc
                    mallopt(M_MMAP_THRESHOLD, 32 MiB) and mallopt(M_TRIM_THRESHOLD, 1 GiB)
                    before anything else, so freed temporaries are reused instead of returned
                    to the OS and page-faulted back every step
-                   (minigrad.allocator.tune_malloc). DESIGN.md measured 2-3x for numpy at
+                   (models.allocator.tune_malloc). docs/speed.md measured 2-3x for numpy at
                    batch 256 and up. Opt-in: it tunes the process, which a library user
                    would have to do themselves.
   --unset-openblas "torch-1t (openblas unset)" and "minigrad (openblas unset)": the worker
@@ -64,7 +65,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from minigrad.allocator import tune_malloc
+from models.allocator import tune_malloc
 
 from . import check
 from .common import (
@@ -104,10 +105,12 @@ class Row:
     one_thread_blas: bool = True    # pin BLAS/OpenMP pools to one thread via the env
     malloc_tuned: bool = False
     unset_openblas: bool = False
+    plain: bool = False             # MINIGRAD_FAST=0: the plain rules, without minigrad/fast.py
 
 
 BASE_ROWS = (
     Row("minigrad", "minigrad"),
+    Row("minigrad (plain rules)", "minigrad", plain=True),
     Row("minigrad (replay)", "minigrad-replay"),
     Row("torch-1t", "torch", threads=1),
     Row("torch-default", "torch", one_thread_blas=False),
@@ -224,6 +227,8 @@ def worker_env(row):
     if row.unset_openblas:
         for var in OPENBLAS_VARS:
             env.pop(var, None)
+    if row.plain:
+        env["MINIGRAD_FAST"] = "0"
     return env
 
 

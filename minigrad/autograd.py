@@ -1,16 +1,15 @@
 """The engine's bookkeeping: the graph walk, the backward loop, undoing broadcasting.
 
-Primitives (ops.py) only know local derivative rules. Everything global lives here: the
-order in which nodes are visited, summing the contributions a node receives from its
-consumers, and undoing broadcasting (`sum_to_shape`). Nothing here knows any op by name.
-The guard rails (version checks, anomaly checks) live in guards.py and are called from two
-marked points of the loop; the thread-local switches (grad mode, scope) in modes.py.
+Primitives (ops.py) only know local rules. Everything global is here: the order of the nodes,
+summing what a node receives from its consumers, undoing broadcasting. Nothing here knows an
+op by name. The guard rails (guards.py) are called from two marked points of the loop.
 """
 
 import numpy as np
 
 from .guards import check_backward, check_saved, clock
 from .modes import modes
+from .views import inputs
 
 
 def sum_to_shape(grad, shape):
@@ -22,36 +21,11 @@ def sum_to_shape(grad, shape):
 
 
 def broadcast_axes(big, shape):
-    """The axes along which broadcasting stretched `shape` to `big`.
-
-    Broadcasting prepends size-1 axes and stretches size-1 axes, so the gradient of the
-    smaller operand is the sum over the prepended axes and over the stretched ones.
-    """
+    """The axes along which broadcasting stretched `shape` to `big`: it prepends axes and
+    stretches size-1 ones, so the smaller operand's gradient is the sum over both kinds."""
     lead = len(big) - len(shape)
     return tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and big[lead + i] != 1)
-
-
-def inputs(node):
-    """node's inputs as they were when its op ran (what `Tensor.parents` shows).
-
-    An in-place op rewrites a tensor's history: after `y += 1`, the object `y` is the result
-    of that add, and the previous version of y lives on as `y._previous`. A node that used y
-    before the write must still reach that previous version. It can tell: y's `_recorded` is
-    then later than its own (a parent is otherwise always recorded before its consumers).
-    The edge is repointed once, for good, so later walks (and drawings) see it directly.
-    """
-    recorded, parents = node._recorded, node._parents
-    if recorded >= clock[0]:  # no in-place write since the node was made: nothing to repoint
-        return parents
-    if any(p._recorded > recorded for p in parents):
-        fixed = []
-        for p in parents:
-            while p._recorded > recorded:  # step back through the in-place versions
-                p = p._previous
-            fixed.append(p)
-        node._parents = parents = tuple(fixed)
-    return parents
 
 
 def walk(root, enter=None):
@@ -90,10 +64,9 @@ def toposort(root):
 def backward(root, gradient):
     """Add d(root)/d(node) * gradient to `.grad` of every node under `root` that requires grad.
 
-    The contributions travelling through the graph live in a private dict, never in `.grad`:
-    calling backward twice therefore adds exactly one more contribution, instead of sending
-    an already accumulated `.grad` down the graph again. `.grad` is written only after the
-    whole walk succeeded, so an op that raises half-way leaves every `.grad` untouched.
+    What travels through the graph lives in `pending`, never in `.grad`: a second backward
+    adds exactly one more contribution instead of sending an accumulated `.grad` down again.
+    `.grad` is written only when the whole walk succeeded: a rule that raises changes none.
     """
     pending = {root: gradient}  # node -> the sum its consumers have sent so far (as walk's
     #                             `seen`, keyed by the node: a Tensor hashes by identity)

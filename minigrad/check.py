@@ -753,7 +753,8 @@ def _diagnose(row, pairs, nodes):
         for op in ops:
             if type(op) not in shown:
                 shown.add(type(op))
-                lines.append(f"     {type(op).__module__.replace('.', '/')}.py, {type(op).__name__}:")
+                where = type(op).__module__.replace(".", "/")
+                lines.append(f"     {where}.py, {type(op).__name__}:")
                 lines += ["       " + line for line in backward_rule(op).splitlines()]
     return "\n".join(lines)
 

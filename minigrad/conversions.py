@@ -154,3 +154,23 @@ class Conversions:
         new._grad = copy.deepcopy(self.grad, memo)  # deepcopy keeps the grad, as torch's
         memo[id(self)] = new
         return new
+
+    def retain_grad(self):
+        """Accepted for torch compatibility: every node that requires grad keeps its grad."""
+
+    def detach(self):
+        return core.constant(self._data, self._vc)  # a view: same memory, same version box
+
+    def _operand(self, other):
+        """(self, other) as Tensors of one dtype, promoted the way torch promotes."""
+        if other.__class__ is not core.Tensor:
+            if isinstance(other, (bool, int, float)) and not isinstance(other, np.generic):
+                if self._data.dtype.kind == "f":  # the common case: no cast to check for
+                    return self, core.constant(np.asarray(other, dtype=self._data.dtype))
+                dtype = convert.scalar_dtype(self._data.dtype, other)
+                return self.to(dtype), core.constant(np.asarray(other, dtype=dtype))
+            other = core.Tensor(other)
+        if self._data.dtype == other._data.dtype:
+            return self, other
+        dtype = convert.result_dtype(self, other)
+        return self.to(dtype), other.to(dtype)

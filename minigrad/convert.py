@@ -1,8 +1,9 @@
 """Checking and converting what users pass in: data, dtypes, dims, shapes and indices.
 
 Everything here answers "is this input acceptable, and as what numpy value?", and raises
-torch's exception class with torch's key phrase when it is not (DESIGN.md policy 9). None of
-it is autograd: the engine core (tensor.py, ops.py, autograd.py) calls it at its edges.
+torch's exception class with torch's key phrase when it is not (semantics policy 9 of
+docs/design.md). None of it is autograd: the engine core (tensor.py, ops.py, autograd.py)
+calls it at its edges.
 """
 
 import math
@@ -124,6 +125,14 @@ def broadcast_error(a_shape, b_shape):
             raise RuntimeError(f"The size of tensor a ({m}) must match the size of tensor b "
                                f"({n}) at non-singleton dimension "
                                f"{max(len(a_shape), len(b_shape)) - i}")
+
+
+def matmul_dtypes(a, b):
+    """b, if a @ b has one dtype: torch's matmul never promotes (float32 @ float64 is an error)."""
+    if b.__class__ is a.__class__ and b.dtype != a.dtype:
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
+                           f"{a.dtype} != {b.dtype}")
+    return b
 
 
 def matmul_shapes(a_shape, b_shape):

@@ -16,7 +16,7 @@ class Permute(Op):
 
     y's axis i is x's axis dims[i]; putting dy's axes back means sorting them by dims.
     """
-    __slots__ = args = ("dims",)
+    args = ("dims",)
     name = "permute"
 
     def __init__(self, dims):
@@ -35,7 +35,6 @@ class Permute(Op):
 @primitive
 class Sin(Op):
     """y = sin(x)  ->  dx = dy * cos(x)"""
-    __slots__ = ()
     name = "sin"
     reads = ((1,),)
 
@@ -52,7 +51,6 @@ class Sin(Op):
 @primitive
 class Cos(Op):
     """y = cos(x)  ->  dx = -dy * sin(x)"""
-    __slots__ = ()
     name = "cos"
     reads = ((1,),)
 
@@ -73,7 +71,6 @@ class Where(Op):
     Each y_i is a_i (if c_i) or b_i: its derivative is 1 for the one it took, 0 for the
     other. The mask c is a constant; a, b and c broadcast, and the engine sums back.
     """
-    __slots__ = ("condition",)
     name = "where"
 
     def __init__(self, condition):
@@ -97,7 +94,7 @@ class Cat(Op):
     Every element of y is one element of one x_i (derivative 1), so each x_i gets back
     the part of dy it filled.
     """
-    __slots__ = args = ("dim",)
+    args = ("dim",)
     name = "cat"
 
     def __init__(self, dim):
@@ -122,7 +119,7 @@ class SetItem(Op):
     nothing, v gets the slots' dy (summed by the engine where v was broadcast).
     In-place writes are recorded as this op: `t[i] = v`, `fill_`, `copy_`.
     """
-    __slots__ = args = ("index",)
+    args = ("index",)
     name = "setitem"
 
     def __init__(self, index):
@@ -148,7 +145,7 @@ class SetItem(Op):
 @primitive
 class Cast(Op):
     """y = x as dtype (a copy)  ->  dx = dy as x's dtype (the identity's derivative is 1)"""
-    __slots__ = args = ("dtype",)
+    args = ("dtype",)
     name = "cast"
 
     def __init__(self, dtype):

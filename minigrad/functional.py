@@ -149,7 +149,7 @@ class CrossEntropy(Op):
     column). No gradient for t. x is (n, C) logits, t int64 (n,) class indices.
     The rule reads x (torch keeps the softmax instead: a write into x is refused here).
     """
-    __slots__ = args = ("reduction",)
+    args = ("reduction",)
     name = "cross_entropy"
     reads = ((1,), ())
 

@@ -25,7 +25,6 @@ def primitive(cls):
 
 
 class Op:
-    __slots__ = ()
     name = "op"
     args = ()   # the arguments worth showing, in the constructor's order
     reads = ()  # per input: the values its gradient rule reads (0: output, i: input i)
@@ -40,7 +39,6 @@ class Add(Op):
 
     dy/da = 1 and dy/db = 1 element by element: each input gets dy as it is.
     """
-    __slots__ = ()
     name = "add"
 
     def forward(self, a, b):
@@ -59,7 +57,6 @@ class Mul(Op):
 
     dy/da = b and dy/db = a element by element; the chain rule multiplies each by dy.
     """
-    __slots__ = ()
     name = "mul"
     reads = ((2,), (1,))  # da reads b, db reads a
 
@@ -80,7 +77,7 @@ class Pow(Op):
     The power rule: d(x^p)/dx = p x^(p-1). For p = 0, y = 1 is a constant and dx = 0
     (as torch: the formula would give 0 * x^-1, which is NaN at x = 0).
     """
-    __slots__ = args = ("exponent",)
+    args = ("exponent",)
     name = "pow"
     reads = ((1,),)
 
@@ -106,7 +103,6 @@ class Exp(Op):
 
     exp is its own derivative: d(e^x)/dx = e^x, which is the output y.
     """
-    __slots__ = ()
     name = "exp"
     reads = ((0,),)
 
@@ -126,7 +122,6 @@ class Log(Op):
 
     d(ln x)/dx = 1/x (the inverse of exp: if x = e^y then dx/dy = e^y = x).
     """
-    __slots__ = ()
     name = "log"
     reads = ((1,),)
 
@@ -147,7 +142,6 @@ class Tanh(Op):
     tanh = sinh / cosh, so by the quotient rule tanh' = (cosh^2 - sinh^2) / cosh^2
     = 1 - tanh^2 = 1 - y^2: the rule needs only the output.
     """
-    __slots__ = ()
     name = "tanh"
     reads = ((0,),)
 
@@ -167,7 +161,7 @@ class Sum(Op):
 
     y_j = sum_i x_ij, so dy_j/dx_ij = 1: every x_ij of a sum receives that sum's dy.
     """
-    __slots__ = args = ("dim", "keepdim")
+    args = ("dim", "keepdim")
     name = "sum"
 
     def __init__(self, dim, keepdim):
@@ -188,14 +182,11 @@ class Sum(Op):
 
 @primitive
 class Max(Op):
-    """y = max(x)  ->  dx = dy / k at each of the k maxima, 0 elsewhere
-    y = max(x, dim)  ->  dx = dy at the first maximal index along dim, 0 elsewhere
+    """y = max(x)  ->  dx = dy / k at each of the k maxima; max(x, dim): dx = dy at indices
 
-    y equals x_m for the maximal element m, so dy/dx_m = 1 and 0 for the others; a tie
-    of k maxima splits dy evenly (torch's choice). With dim, `indices` (the argmax, given
-    by the caller, as torch returns it) say which element each y took.
+    y is x_m for the maximal m: dy/dx_m = 1, 0 for the others; k tied maxima share dy
+    (torch's choice). With dim, `indices` (the argmax, given by the caller) say which x_m.
     """
-    __slots__ = ("dim", "keepdim", "indices")
     args = ("dim", "keepdim")
     name = "max"
 
@@ -234,7 +225,6 @@ class MatMul(Op):
     likewise db_kj = sum_i a_ik dy_ij = (a^T dy)_kj. A 1-D a is a row, a 1-D b a column;
     broadcast batch axes are summed back by the engine.
     """
-    __slots__ = ()
     name = "matmul"
     reads = ((2,), (1,))
 
@@ -259,7 +249,7 @@ class MatMul(Op):
 @primitive
 class Reshape(Op):
     """y = reshape(x, shape)  ->  dx = reshape(dy, x.shape)"""
-    __slots__ = args = ("shape",)
+    args = ("shape",)
     name = "reshape"
 
     def __init__(self, shape):
@@ -283,7 +273,7 @@ class GetItem(Op):
     element twice (C[Xb]): np.add.at adds both contributions, where dx[index] += dy would
     keep only one.
     """
-    __slots__ = args = ("index",)
+    args = ("index",)
     name = "getitem"
 
     def __init__(self, index):

@@ -1,18 +1,15 @@
 """Tensor: a numpy array that records the op that made it; and `apply`, which runs one.
 
-A Tensor is a numpy array (`_data`) plus what autograd needs: `grad`, `requires_grad`, and
-for a result, the primitive that made it and its inputs (public, read-only: `t.op`,
-`t.parents`). A node holds its parents and its op, never a closure that captures the node
-itself, so a graph has no reference cycles and is freed when the last reference to its root
-goes. Here: `apply`, the one constructor path, the attributes, backward's entry, the operators
-and the few methods that call a primitive; every other method is a composition of these, in
-the mixins named in the class line. Names and semantics are PyTorch's (`view` is `reshape`).
+A Tensor is a numpy array (`_data`) plus `grad`, `requires_grad` and, for a result, the
+primitive that made it and its inputs (read-only: `t.op`, `t.parents`). A node holds its
+parents and its op, never a closure over itself: no reference cycles, so a graph is freed with
+its root. Here: apply, the one constructor path, the attributes, the operators and the methods
+that call a primitive; the others are in the mixins of the class line. torch's names.
 """
 
 import numpy as np
 
-from . import convert, ops, views
-from .autograd import backward, inputs
+from . import autograd, convert, ops, views
 from .composed import Composed, MaxResult
 from .conversions import Conversions
 from .convert import int64
@@ -60,10 +57,8 @@ def apply(op, *parents):
 
 
 class Tensor(Composed, Conversions, InPlace):
-    """A numpy array with autograd: its methods are here and in the mixins named above
-    (composed.py: compositions of primitives; conversions.py: numbers, numpy, printing,
-    pickling; inplace.py: in-place writes). The lesson is this file's, the rest is API.
-    """
+    """A numpy array with autograd. Mixins: composed.py (compositions of primitives),
+    conversions.py (numbers, numpy, dtypes, printing, pickle), inplace.py (in-place writes)."""
     # _vc: the version box of the memory (shared with views), _recorded: the clock when the
     # op ran, _previous: the version before an in-place op (set only by one); see guards.py.
     # Set only on views: _view = (base, op, grad mode when taken); on their bases: _viewed.
@@ -113,11 +108,8 @@ class Tensor(Composed, Conversions, InPlace):
         self._grad = value
 
     def _accumulate_grad(self, grad):
-        """backward's last step: add one contribution into `.grad`.
-
-        As torch, an existing gradient Tensor is added to in place (a reference to `p.grad`
-        taken before sees the sum); otherwise the array is stored as it is.
-        """
+        """backward's last step: add one contribution into `.grad` (in place into a gradient
+        Tensor, as torch: a reference to `p.grad` taken before sees the sum)."""
         g = self._grad
         if g is None:
             self._grad = grad
@@ -145,7 +137,7 @@ class Tensor(Composed, Conversions, InPlace):
     dtype = property(lambda self: self._data.dtype)
     is_leaf = property(lambda self: self._op is None)
     op = property(lambda self: self._op, doc="The primitive that made this tensor (None: a leaf).")
-    parents = property(inputs, doc="The tensors the op read, as they were when it ran.")
+    parents = property(lambda self: views.inputs(self), doc="Its inputs, as the op read them.")
 
     # ---- autograd ---------------------------------------------------------------------
 
@@ -153,29 +145,9 @@ class Tensor(Composed, Conversions, InPlace):
         """Accumulate d(self)/d(node) into `.grad` of every node that requires grad."""
         if views.rebased:
             views.refresh(self)
-        backward(self, convert.seed_gradient(self, gradient))
-
-    def retain_grad(self):
-        """Accepted for torch compatibility: every node that requires grad keeps its grad."""
-
-    def detach(self):
-        return constant(self._data, self._vc)  # a view: same memory, same version box
+        autograd.backward(self, convert.seed_gradient(self, gradient))
 
     # ---- element-wise arithmetic ------------------------------------------------------
-
-    def _operand(self, other):
-        """(self, other) as Tensors of one dtype, promoted the way torch promotes."""
-        if other.__class__ is not Tensor:
-            if isinstance(other, (bool, int, float)) and not isinstance(other, np.generic):
-                if self._data.dtype.kind == "f":  # the common case: no cast to check for
-                    return self, constant(np.asarray(other, dtype=self._data.dtype))
-                dtype = convert.scalar_dtype(self._data.dtype, other)
-                return self.to(dtype), constant(np.asarray(other, dtype=dtype))
-            other = Tensor(other)
-        if self._data.dtype == other._data.dtype:
-            return self, other
-        dtype = convert.result_dtype(self, other)
-        return self.to(dtype), other.to(dtype)
 
     def _binary(self, op, other, reflected=False):
         a, b = self._operand(other)
@@ -220,11 +192,7 @@ class Tensor(Composed, Conversions, InPlace):
     __pow__ = pow
 
     def __matmul__(self, other):
-        if other.__class__ is Tensor and other._data.dtype != self._data.dtype:
-            # torch's matmul never promotes: float32 @ float64 is an error, not a float64
-            raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
-                               f"{self._data.dtype} != {other._data.dtype}")
-        a, b = self._operand(other)
+        a, b = self._operand(convert.matmul_dtypes(self, other))
         convert.matmul_shapes(a.shape, b.shape)
         return apply(_MATMUL, a, b)
 

@@ -118,3 +118,25 @@ def rewrite(t, new, old):
     t._previous, t._recorded = old, now
     if hasattr(t, "_viewed"):  # t's other views (if any are left) are stale now
         rebased = True
+
+
+def inputs(node):
+    """node's inputs as they were when its op ran (what `Tensor.parents` shows).
+
+    An in-place op rewrites a tensor's history: after `y += 1`, the object `y` is the result
+    of that add, and the previous version of y lives on as `y._previous`. A node that used y
+    before the write must still reach that previous version. It can tell: y's `_recorded` is
+    then later than its own (a parent is otherwise always recorded before its consumers).
+    The edge is repointed once, for good, so later walks (and drawings) see it directly.
+    """
+    recorded, parents = node._recorded, node._parents
+    if recorded >= clock[0]:  # no in-place write since the node was made: nothing to repoint
+        return parents
+    if any(p._recorded > recorded for p in parents):
+        fixed = []
+        for p in parents:
+            while p._recorded > recorded:  # step back through the in-place versions
+                p = p._previous
+            fixed.append(p)
+        node._parents = parents = tuple(fixed)
+    return parents

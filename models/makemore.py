@@ -1037,7 +1037,7 @@ def main(argv=None):
     try:
         if args.command == "train":
             if args.tune_malloc:
-                from minigrad.allocator import tune_malloc
+                from models.allocator import tune_malloc
                 tune_malloc()
             model, vocab, _ = train(args)
             for name in sample(model, vocab, args.n, seed=args.seed):

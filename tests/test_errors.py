@@ -1,7 +1,7 @@
 """Bad input raises what torch raises: the same exception class, with torch's key phrase.
 
 Every case runs the same bad call in torch and in minigrad (`call(lib)`), asserts that both
-raise the same exception class and that both messages carry the key phrase (DESIGN.md
+raise the same exception class and that both messages carry the key phrase (docs/design.md
 policy 9). Where torch words a case differently from the phrase minigrad uses for the whole
 family (matmul), the case names torch's phrase separately. The last part checks that a call
 that raised left nothing half-updated: no .grad written, no input changed, no graph recorded.

@@ -1,4 +1,5 @@
-"""Pins for the DESIGN.md semantics policy, each checked against torch where torch has an answer.
+"""Pins for the semantics policy (docs/design.md), each checked against torch where torch has
+an answer.
 
 Policies 1-6: every node keeps a grad of its own shape and dtype; a second backward adds exactly
 one more contribution; deep chains need no recursion and graphs hold no reference cycles;

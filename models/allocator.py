@@ -1,4 +1,5 @@
-"""Opt-in allocator tuning for large batches (glibc only). minigrad never calls it by itself.
+"""Opt-in allocator tuning for large batches (glibc only). Not part of the engine: makemore's
+--tune-malloc and the benchmark's --malloc-tuned rows call it; minigrad never does.
 
 A training step frees and reallocates the same few-MiB temporaries every step. With glibc's
 defaults, from batch 256 up those blocks go back to the OS on free and come back as fresh,
@@ -21,9 +22,10 @@ def tune_malloc():
     trims the heap top when more than the trim threshold is free. A training step frees and
     reallocates the same few-MiB temporaries every step, so from batch 256 up each step
     page-faults new zeroed pages (about 4,750 faults per step at 4096 x 200). Raising both
-    thresholds makes the allocator reuse those pages: DESIGN.md measured numpy 2.2-3.4x faster
-    at large batches. 32 MiB is the largest mmap threshold glibc accepts on 64-bit; 1 GiB of
-    free heap top is never trimmed here. Opt-in only: it changes the process, not the code.
+    thresholds makes the allocator reuse those pages: numpy ran 2.2-3.4x faster at large
+    batches on a 2-core machine (docs/speed.md). 32 MiB is the largest mmap threshold glibc
+    accepts on 64-bit; 1 GiB of free heap top is never trimmed here. Opt-in only: it changes
+    the process, not the code.
     """
     libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
     for param, value in ((M_MMAP_THRESHOLD, 32 << 20), (M_TRIM_THRESHOLD, 1 << 30)):
