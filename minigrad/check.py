@@ -730,7 +730,7 @@ def _diagnose(row, pairs, nodes):
     """What a learner reads about one root cause: where, why, and the rules to read."""
     name, node = row.name, row.node
     mine = next(np.asarray(_np(m)) for n, x, m in pairs if x is node)
-    made = f"made by {node.op.name}" if node.op is not None else "a leaf (a parameter)"
+    made = f"made by {node.op!r}" if node.op is not None else "a leaf (a parameter)"  # (args)
     lines = [f"d{name} is the first wrong step: {name} {tuple(node.shape)}, {made}."]
     if mine.shape != tuple(node.shape):
         stretched = [tuple(c.shape) for c in _consumers(nodes).get(id(node), [])]

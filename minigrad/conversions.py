@@ -138,12 +138,11 @@ class Conversions:
                 "label": self.label, "box": self._vc}
 
     def __setstate__(self, state):
-        self._data, self.label, self._vc = state["data"], state["label"], state["box"]
+        core.init_fields(self, state["data"], state["box"])
         # The write clock of the process that saved this is meaningless here: the memory
         # counts as not written since (tick 0), while the number of writes is kept.
-        self._vc[0] = 0
-        self._grad, self._op, self._parents, self.scope = None, None, (), None
-        self._requires_grad, self._recorded = state["requires_grad"], 0
+        self._vc[0] = self._recorded = 0
+        self.label, self.scope, self._requires_grad = state["label"], None, state["requires_grad"]
 
     def __deepcopy__(self, memo):
         if self._op is not None:

@@ -23,7 +23,7 @@ _ADD, _MUL, _EXP, _LOG, _TANH, _MATMUL = (ops.Add(), ops.Mul(), ops.Exp(), ops.L
                                           ops.Tanh(), ops.MatMul())
 
 
-def _fields(t, data, box=None):
+def init_fields(t, data, box=None):
     """Set every field of a new tensor: a leaf that needs no grad. The one constructor path:
     Tensor(), constant and apply all come here. `box`: the version box of the memory `data`
     looks at (guards.py), for a view; a new array gets a new one."""
@@ -35,14 +35,14 @@ def _fields(t, data, box=None):
 
 def constant(array, box=None):
     """A leaf that never requires grad, around an array we already own (no checks)."""
-    return _fields(_new(Tensor), array, box)
+    return init_fields(_new(Tensor), array, box)
 
 
 def apply(op, *parents):
     """Run a primitive; record op and parents only if grad mode is on and an input needs it."""
     data = op.forward(*[p._data for p in parents])
     # numpy hands back a scalar (np.float32), not an array, for 0-d arithmetic
-    out = _fields(_new(Tensor), data if data.__class__ is np.ndarray else np.asarray(data))
+    out = init_fields(_new(Tensor), data if data.__class__ is np.ndarray else np.asarray(data))
     if modes.anomaly:  # guards.py: a NaN/inf made by this op raises here
         check_forward(out, op, parents)
     if modes.grad_enabled:
@@ -68,7 +68,7 @@ class Tensor(Composed, Conversions, InPlace):
     __hash__ = object.__hash__  # identity, although == compares elementwise
 
     def __init__(self, data, requires_grad=False, dtype=None, label=None):
-        _fields(self, convert.as_array(data, dtype))
+        init_fields(self, convert.as_array(data, dtype))
         self.label = label
         self.requires_grad = requires_grad  # (checks the dtype)
 
