@@ -5,7 +5,7 @@ so do we: in grad mode, when t or v requires grad. The write is then recorded as
 out-of-place op it equals (`t += v` is t_new = t_old + v), and t's history is rewritten: the
 object t becomes t_new, and t_old lives on as a separate node (`t._previous`) holding a copy
 of the old values, which the new op may need (`t *= w` gives dw = dy * t_old). Nodes that
-used t before keep reaching t_old (autograd.inputs). An op that saved the overwritten values
+used t before keep reaching t_old (views.inputs). An op that saved the overwritten values
 refuses backward, as torch. A leaf that requires grad (a parameter) is never written in grad
 mode: torch refuses. A write through a view is recorded on its base too (views.rewrite).
 
@@ -48,19 +48,6 @@ def _setitem_error(data, index, value):
 
 class InPlace:
     __slots__ = ()
-
-    # ---- in-place operations ------------------------------------------------------------
-    #
-    # `t += v`, `t[i] = v`, `t.zero_()`, ... write into t's memory and stamp its version box.
-    # Where torch records them, so do we: in grad mode, when t or v requires grad. The
-    # write is then recorded as the out-of-place op it equals (`t += v` is t_new = t_old + v),
-    # and t's history is rewritten: the object t becomes t_new, and t_old lives on as a
-    # separate node (`t._previous`) holding a copy of the old values, which the new op may
-    # need (`t *= w` gives dw = dy * t_old). Nodes that used t before keep reaching t_old
-    # (autograd.inputs). An op that saved the overwritten values refuses backward, as torch.
-    # A leaf that requires grad (a parameter) is never written in grad mode: torch refuses.
-    # A write through a view is recorded on its base too (_rewrite), and the other views of
-    # that base regenerate their history on their next use (_refresh).
 
     def _check_writable(self):
         """torch's refusal to write into a leaf that requires grad, or a view of one, or

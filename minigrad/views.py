@@ -25,28 +25,16 @@ def shares_memory(view, x):
     return base is not None and (base is x or base is x.base)
 
 
-# ---- views: a view remembers its base ------------------------------------------------------
-#
-# A view (basic indexing, a reshape that numpy does without copying, permute) is `op(base)` on
-# base's memory, as in torch. Besides sharing base's version box, it remembers base, the op,
-# and whether grad mode was on when it was taken (`_view`), and base knows it has views
-# (`_viewed`). Two things follow, both torch's:
-#
-# - a write through a view is a write into base: _rewrite records it on base too;
-# - when base's history is rewritten (an in-place op on base or through another of its
-#   views), a view taken before still has the old history, `op(base as it was)`, while its
-#   values are the new ones. _refresh regenerates it on its next use: `op(base as it is)`.
-
 # Set once a tensor with views had its history rewritten: from then on some view may be
 # stale, and apply (and the other places that use a tensor) look. Until then: one check.
 rebased = False
 
 NO_GRAD_VIEW = ("A view was created in no_grad mode and {} modified inplace with grad mode "
-                 "enabled. Given that this use case is ambiguous and error-prone, it is "
-                 "forbidden. You can clarify your code by moving both the view and the "
-                 "inplace either both inside the no_grad block (if you don't want the "
-                 "inplace to be tracked) or both outside (if you want the inplace to be "
-                 "tracked).")
+                "enabled. Given that this use case is ambiguous and error-prone, it is "
+                "forbidden. You can clarify your code by moving both the view and the "
+                "inplace either both inside the no_grad block (if you don't want the "
+                "inplace to be tracked) or both outside (if you want the inplace to be "
+                "tracked).")
 
 
 def take_view(out, base, op):
@@ -64,7 +52,7 @@ def refresh(t):
 
     torch does this on a view's next use, and so do we: apply, backward's root and the
     in-place ops call this (only once `rebased` is set). t's history until now lives on as
-    `t._previous`, for the nodes that used t before (autograd.inputs), exactly as after an
+    `t._previous`, for the nodes that used t before (inputs, below), exactly as after an
     in-place op on t. A view taken under no_grad has no history to regenerate: torch refuses
     its use once its base requires grad and was rewritten.
     """
