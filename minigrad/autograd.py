@@ -33,9 +33,8 @@ def walk(root, enter=None):
 
     The one graph walk: toposort, check and viz use it. Depth-first with an explicit stack
     of (node, iterator over its parents), so a 100,000-deep chain needs no recursion limit;
-    a node is emitted once all its parents are (post-order). `seen` holds the nodes
-    themselves: a Tensor hashes by identity (its `==` compares values), so two equal-valued
-    tensors stay two nodes, with no id() call per edge.
+    a node is emitted once all its parents are (post-order). `seen` holds the nodes: a
+    Tensor hashes by identity, so two equal-valued tensors stay two nodes.
     """
     order, seen = [], {root}
     stack = [(root, iter(inputs(root)))]
@@ -68,8 +67,7 @@ def backward(root, gradient):
     adds exactly one more contribution instead of sending an accumulated `.grad` down again.
     `.grad` is written only when the whole walk succeeded: a rule that raises changes none.
     """
-    pending = {root: gradient}  # node -> the sum its consumers have sent so far (as walk's
-    #                             `seen`, keyed by the node: a Tensor hashes by identity)
+    pending = {root: gradient}  # node -> the sum its consumers have sent so far
     done = []  # (node, its complete gradient)
     written, anomaly = clock[0], modes.anomaly
     for node in reversed(toposort(root)):
