@@ -5,11 +5,20 @@ summing what a node receives from its consumers, undoing broadcasting. Nothing h
 op by name. The guard rails (guards.py) are called from two marked points of the loop.
 """
 
+import functools
+from operator import attrgetter
+
 import numpy as np
 
 from .guards import check_backward, check_saved, clock
 from .modes import modes
 from .views import inputs
+
+# The loops below run once per node or edge of every step, so they call C, not Python, where
+# they can: map(_data, parents) builds no comprehension frame (Python 3.11), and
+# _requires_grad is walk's filter for backward without a lambda's frame.
+_data = attrgetter("_data")
+_requires_grad = attrgetter("_requires_grad")
 
 
 def sum_to_shape(grad, shape):
@@ -20,6 +29,7 @@ def sum_to_shape(grad, shape):
         .reshape(shape)
 
 
+@functools.lru_cache(maxsize=1024)  # a training step meets the same few shape pairs each time
 def broadcast_axes(big, shape):
     """The axes along which broadcasting stretched `shape` to `big`: it prepends axes and
     stretches size-1 ones, so the smaller operand's gradient is the sum over both kinds."""
@@ -36,6 +46,7 @@ def walk(root, enter=None):
     a node is emitted once all its parents are (post-order). `seen` holds the nodes: a
     Tensor hashes by identity, so two equal-valued tensors stay two nodes.
     """
+    written = clock[0]
     order, seen = [], {root}
     stack = [(root, iter(inputs(root)))]
     while stack:
@@ -43,7 +54,10 @@ def walk(root, enter=None):
         for parent in parents:
             if parent not in seen and (enter is None or enter(parent)):
                 seen.add(parent)
-                stack.append((parent, iter(inputs(parent))))
+                # (inputs(parent), without the call when no write happened since parent)
+                grandparents = parent._parents if parent._recorded >= written else \
+                    inputs(parent)
+                stack.append((parent, iter(grandparents)))
                 break
         else:  # every parent is emitted: emit the node
             stack.pop()
@@ -57,7 +71,7 @@ def toposort(root):
     backward visits them in reverse: a node's gradient is complete only when every consumer
     has sent its share, and every consumer comes later in this order.
     """
-    return walk(root, lambda node: node._requires_grad)
+    return walk(root, _requires_grad)
 
 
 def backward(root, gradient):
@@ -80,16 +94,25 @@ def backward(root, gradient):
             continue
         if node._recorded < written:  # guard 1: a write since the op ran; were its values?
             check_saved(node, parents)
-        in_grads = op.backward(grad, node._data, *[p._data for p in parents])
+        in_grads = op.backward(grad, node._data, *map(_data, parents))
         if anomaly:  # guard 2: detect_anomaly wants every gradient finite
             check_backward(node, parents, in_grads)
         for parent, g in zip(parents, in_grads):
             if g is None or not parent._requires_grad:
                 continue
-            g = sum_to_shape(g, parent._data.shape).astype(parent._data.dtype, copy=False)
+            data = parent._data
+            if g.shape != data.shape:  # a broadcast input: summed down (a new array)
+                g = sum_to_shape(g, data.shape)
+            if g.dtype != data.dtype:
+                g = g.astype(data.dtype)
             if parent in pending:
                 pending[parent] += g  # ours alone: every pending array is fresh or a copy
             else:  # a rule may pass grad on (add) or return a view of it (reshape): copied
                 pending[parent] = g.copy() if g is grad or g.base is not None else g
     for node, grad in done:  # only now, when nothing can raise any more: write every .grad
-        node._accumulate_grad(np.asarray(grad))  # (0-d arithmetic gives numpy scalars)
+        if grad.__class__ is not np.ndarray:  # 0-d arithmetic gives numpy scalars
+            grad = np.asarray(grad)
+        if node._grad is None:  # the common case, inlined: store the array
+            node._grad = grad
+        else:
+            node._accumulate_grad(grad)

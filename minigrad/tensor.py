@@ -40,7 +40,7 @@ def constant(array, box=None):
 
 def apply(op, *parents):
     """Run a primitive; record op and parents only if grad mode is on and an input needs it."""
-    data = op.forward(*[p._data for p in parents])
+    data = op.forward(*map(autograd._data, parents))  # (map: no comprehension frame)
     # numpy hands back a scalar (np.float32), not an array, for 0-d arithmetic
     out = init_fields(_new(Tensor), data if data.__class__ is np.ndarray else np.asarray(data))
     if modes.anomaly:  # guards.py: a NaN/inf made by this op raises here
