@@ -14,11 +14,8 @@ from .guards import check_backward, check_saved, clock
 from .modes import modes
 from .views import inputs
 
-# The loops below run once per node or edge of every step, so they call C, not Python, where
-# they can: map(_data, parents) builds no comprehension frame (Python 3.11), and
-# _requires_grad is walk's filter for backward without a lambda's frame.
-_data = attrgetter("_data")
-_requires_grad = attrgetter("_requires_grad")
+# C callables for the per-edge loops: no comprehension's or lambda's frame (Python 3.11)
+_data, _requires_grad = attrgetter("_data"), attrgetter("_requires_grad")
 
 
 def sum_to_shape(grad, shape):
@@ -46,7 +43,6 @@ def walk(root, enter=None):
     a node is emitted once all its parents are (post-order). `seen` holds the nodes: a
     Tensor hashes by identity, so two equal-valued tensors stay two nodes.
     """
-    written = clock[0]
     order, seen = [], {root}
     stack = [(root, iter(inputs(root)))]
     while stack:
@@ -54,10 +50,7 @@ def walk(root, enter=None):
         for parent in parents:
             if parent not in seen and (enter is None or enter(parent)):
                 seen.add(parent)
-                # (inputs(parent), without the call when no write happened since parent)
-                grandparents = parent._parents if parent._recorded >= written else \
-                    inputs(parent)
-                stack.append((parent, iter(grandparents)))
+                stack.append((parent, iter(inputs(parent))))
                 break
         else:  # every parent is emitted: emit the node
             stack.pop()
@@ -100,19 +93,15 @@ def backward(root, gradient):
         for parent, g in zip(parents, in_grads):
             if g is None or not parent._requires_grad:
                 continue
-            data = parent._data
-            if g.shape != data.shape:  # a broadcast input: summed down (a new array)
-                g = sum_to_shape(g, data.shape)
-            if g.dtype != data.dtype:
-                g = g.astype(data.dtype)
+            data = parent._data  # (sum down and cast only where needed: calls cost)
+            if g.shape != data.shape or g.dtype != data.dtype:
+                g = sum_to_shape(g, data.shape).astype(data.dtype, copy=False)
             if parent in pending:
                 pending[parent] += g  # ours alone: every pending array is fresh or a copy
             else:  # a rule may pass grad on (add) or return a view of it (reshape): copied
                 pending[parent] = g.copy() if g is grad or g.base is not None else g
     for node, grad in done:  # only now, when nothing can raise any more: write every .grad
-        if grad.__class__ is not np.ndarray:  # 0-d arithmetic gives numpy scalars
-            grad = np.asarray(grad)
-        if node._grad is None:  # the common case, inlined: store the array
+        if node._grad is None and grad.__class__ is np.ndarray:  # the common case, inline
             node._grad = grad
         else:
-            node._accumulate_grad(grad)
+            node._accumulate_grad(np.asarray(grad))  # (0-d arithmetic gives numpy scalars)
