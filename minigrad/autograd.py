@@ -5,7 +5,6 @@ summing what a node receives from its consumers, undoing broadcasting. Nothing h
 op by name. The guard rails (guards.py) are called from two marked points of the loop.
 """
 
-import functools
 from operator import attrgetter
 
 import numpy as np
@@ -26,7 +25,6 @@ def sum_to_shape(grad, shape):
         .reshape(shape)
 
 
-@functools.lru_cache(maxsize=1024)  # a training step meets the same few shape pairs each time
 def broadcast_axes(big, shape):
     """The axes along which broadcasting stretched `shape` to `big`: it prepends axes and
     stretches size-1 ones, so the smaller operand's gradient is the sum over both kinds."""
@@ -59,11 +57,8 @@ def walk(root, enter=None):
 
 
 def toposort(root):
-    """The nodes that require grad, every parent before its children.
-
-    backward visits them in reverse: a node's gradient is complete only when every consumer
-    has sent its share, and every consumer comes later in this order.
-    """
+    """The nodes that require grad, every parent before its children. backward visits them
+    in reverse: a node's gradient is complete once its consumers, all later here, sent theirs."""
     return walk(root, _requires_grad)
 
 

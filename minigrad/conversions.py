@@ -173,3 +173,7 @@ class Conversions:
             return self, other
         dtype = convert.result_dtype(self, other)
         return self.to(dtype), other.to(dtype)
+
+    def requires_grad_(self, requires_grad=True):
+        self.requires_grad = requires_grad
+        return self

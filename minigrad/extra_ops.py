@@ -7,7 +7,7 @@ write records (`t[i] = v`, `fill_`, `copy_`, inplace.py); Cast is `to(dtype)` an
 
 import numpy as np
 
-from .ops import Op, flat_positions, primitive
+from .ops import Op, primitive
 
 
 @primitive
@@ -160,3 +160,9 @@ class Cast(Op):
     def replay(self, torch, x):
         dtype = torch.from_numpy(np.empty(0, self.dtype)).dtype
         return x.to(dtype, copy=True)  # a node of its own even when the dtype stays
+
+
+def flat_positions(torch, x, index):
+    """torch's x[index] by the flat positions numpy's index selects (any numpy index)."""
+    where = np.arange(x.numel()).reshape(tuple(x.shape))[index]
+    return torch.from_numpy(np.array(where, dtype=np.int64))

@@ -11,6 +11,8 @@ both ways, and `python -m benchmarks.step` times the step with and without this 
   an element twice, so a plain assignment does.
 - Tanh and Pow: the products computed in place into one new array, not three temporaries
   (a batch-sized array each).
+- Max along a dim: numpy's max and a one-hot product, where the plain rule gathers and
+  scatters at the argmax with take/put_along_axis (which build index arrays in Python).
 - Caches for the two pure shape questions a step asks again and again: the broadcast axes
   of sum_to_shape, and the dims of a reduction.
 - `lr * p.grad` (a tensor that needs no grad times a float) as plain numpy: nothing to record.
@@ -34,12 +36,20 @@ def getitem_backward(self, grad, out, x):
         flat = (rows[:, None] * size + np.arange(size)).reshape(-1)  # every element's place
         dx = np.bincount(flat, weights=grad.reshape(-1), minlength=x.size)
         return (dx.astype(x.dtype, copy=False).reshape(x.shape),)
-    items = index if isinstance(index, tuple) else (index,)
-    if all(i is None or i is Ellipsis or isinstance(i, (int, slice)) for i in items):
-        dx = np.zeros_like(x)
-        dx[index] = grad  # a basic index: no element twice, no add needed
-        return (dx,)
-    return PLAIN[ops.GetItem, "backward"](self, grad, out, x)
+    for i in index if isinstance(index, tuple) else (index,):
+        if not (i is None or i is Ellipsis or isinstance(i, (int, slice))):
+            return PLAIN[ops.GetItem, "backward"](self, grad, out, x)  # an array: np.add.at
+    dx = np.zeros_like(x)
+    dx[index] = grad  # a basic index: no element twice, no add needed
+    return (dx,)
+
+
+def sum_backward(self, grad, out, x):
+    if not self.keepdim:
+        grad = np.expand_dims(grad, self.dim)
+    dx = np.empty_like(x)
+    dx[...] = grad  # numpy's assignment broadcasts, with no broadcast_to view in Python
+    return (dx,)
 
 
 def tanh_backward(self, grad, out, x):
@@ -74,13 +84,30 @@ def times_number(self, number):
 
 
 def mul(self, other):
-    out = times_number(self, other)
+    out = times_number(self, other) if other.__class__ is float else None
     return PLAIN[Tensor, "__mul__"](self, other) if out is None else out
 
 
 def rmul(self, other):
-    out = times_number(self, other)
+    out = times_number(self, other) if other.__class__ is float else None
     return PLAIN[Tensor, "__rmul__"](self, other) if out is None else out
+
+
+def max_forward(self, x):
+    if self.dim is None:
+        return np.asarray(x.max())
+    return x.max(axis=self.dim, keepdims=self.keepdim)  # the value at the argmax `indices`
+
+
+def max_backward(self, grad, out, x):
+    if self.dim is None:
+        return PLAIN[ops.Max, "backward"](self, grad, out, x)
+    if not self.keepdim:
+        grad = np.expand_dims(grad, self.dim)
+    # one-hot along dim at the argmax (position == index), times dy: no index arrays built
+    positions = np.arange(x.shape[self.dim]).reshape(
+        [-1 if i == self.dim else 1 for i in range(x.ndim)])
+    return ((positions == self.indices) * grad,)
 
 
 def cached_dims(dim, ndim):
@@ -92,7 +119,10 @@ def cached_dims(dim, ndim):
 FAST = {
     (ops.GetItem, "backward"): getitem_backward,
     (ops.Tanh, "backward"): tanh_backward,
+    (ops.Sum, "backward"): sum_backward,
     (ops.Pow, "backward"): pow_backward,
+    (ops.Max, "forward"): max_forward,
+    (ops.Max, "backward"): max_backward,
     (autograd, "broadcast_axes"): functools.lru_cache(maxsize=1024)(autograd.broadcast_axes),
     (convert, "dims"): cached_dims,
     (Tensor, "__mul__"): mul,

@@ -292,10 +292,5 @@ class GetItem(Op):
         return (dx,)
 
     def replay(self, torch, x):  # gathers the elements numpy's index picks, by position
+        from .extra_ops import flat_positions
         return x.reshape(-1)[flat_positions(torch, x, self.index)]
-
-
-def flat_positions(torch, x, index):
-    """torch's x[index] by the flat positions numpy's index selects (any numpy index)."""
-    where = np.arange(x.numel()).reshape(tuple(x.shape))[index]
-    return torch.from_numpy(np.array(where, dtype=np.int64))

@@ -7,6 +7,8 @@ its root. Here: apply, the one constructor path, the attributes, the operators a
 that call a primitive; the others are in the mixins of the class line. torch's names.
 """
 
+from operator import attrgetter
+
 import numpy as np
 
 from . import autograd, convert, ops, views
@@ -17,17 +19,17 @@ from .guards import check_forward, clock, stamp
 from .inplace import InPlace
 from .modes import modes
 
-_new = object.__new__
+_new, _data = object.__new__, attrgetter("_data")
 # Primitives without arguments are shared: one instance serves every node.
 _ADD, _MUL, _EXP, _LOG, _TANH, _MATMUL = (ops.Add(), ops.Mul(), ops.Exp(), ops.Log(),
                                           ops.Tanh(), ops.MatMul())
 
 
-def init_fields(t, data, box=None):
-    """Set every field of a new tensor: a leaf that needs no grad. The one constructor path:
-    Tensor(), constant and apply all come here. `box`: the version box of the memory `data`
-    looks at (guards.py), for a view; a new array gets a new one."""
-    t._data, t._grad, t.label, t.scope = data, None, None, modes.scope
+def init_fields(t, data, box=None, scope=None):
+    """Set every field of a new tensor, a leaf that needs no grad: the one constructor path
+    (Tensor(), constant, apply). `box`: the version box (guards.py) of the memory `data` looks
+    at, for a view; a new array gets a new one. `scope`: apply's (modes.scope) when given."""
+    t._data, t._grad, t.label, t.scope = data, None, None, scope or modes.scope
     t._requires_grad, t._op, t._parents = False, None, ()
     t._vc, t._recorded = [0, 0] if box is None else box, clock[0]
     return t
@@ -40,12 +42,14 @@ def constant(array, box=None):
 
 def apply(op, *parents):
     """Run a primitive; record op and parents only if grad mode is on and an input needs it."""
-    data = op.forward(*map(autograd._data, parents))  # (map: no comprehension frame)
+    data = op.forward(*map(_data, parents))  # (map with a C getter: no comprehension frame)
+    m = modes.__dict__  # this thread's grad mode, scope and anomaly mode (modes.py), at once
     # numpy hands back a scalar (np.float32), not an array, for 0-d arithmetic
-    out = init_fields(_new(Tensor), data if data.__class__ is np.ndarray else np.asarray(data))
-    if modes.anomaly:  # guards.py: a NaN/inf made by this op raises here
+    out = init_fields(_new(Tensor), data if data.__class__ is np.ndarray else np.asarray(data),
+                      None, m["scope"])
+    if m["anomaly"]:  # guards.py: a NaN/inf made by this op raises here
         check_forward(out, op, parents)
-    if modes.grad_enabled:
+    if m["grad_enabled"]:
         if views.rebased:  # some view may have a stale history (rare): views.refresh
             for p in parents:
                 views.refresh(p)
@@ -128,18 +132,12 @@ class Tensor(Composed, Conversions, InPlace):
         convert.check_requires_grad(self, value)  # (only a floating leaf)
         self._requires_grad = bool(value)
 
-    def requires_grad_(self, requires_grad=True):
-        self.requires_grad = requires_grad
-        return self
-
     shape = property(lambda self: self._data.shape)
     ndim = property(lambda self: self._data.ndim)
     dtype = property(lambda self: self._data.dtype)
     is_leaf = property(lambda self: self._op is None)
-    op = property(lambda self: self._op, doc="The primitive that made this tensor (None: a leaf).")
-    parents = property(lambda self: views.inputs(self), doc="Its inputs, as the op read them.")
-
-    # ---- autograd ---------------------------------------------------------------------
+    op = property(lambda self: self._op)  # the primitive that made it (None: a leaf)
+    parents = property(lambda self: views.inputs(self))  # its inputs, as its op read them
 
     def backward(self, gradient=None, retain_graph=None):
         """Accumulate d(self)/d(node) into `.grad` of every node that requires grad."""
@@ -209,7 +207,8 @@ class Tensor(Composed, Conversions, InPlace):
 
     def sum(self, dim=None, keepdim=False, *, keepdims=None):
         x = self if self._data.dtype.kind == "f" else self.long()  # integers sum as int64
-        return apply(ops.Sum(convert.dims(dim, self.ndim), convert.keepdim(keepdim, keepdims)), x)
+        keepdim = keepdim if keepdims is None else keepdims  # (torch's alias, numpy's spelling)
+        return apply(ops.Sum(convert.dims(dim, self.ndim), keepdim), x)
 
     def max(self, dim=None, keepdim=False, *, keepdims=None):
         axis = convert.max_dim(self, dim)  # (torch's refusals)
