@@ -48,7 +48,8 @@ def walk(root, enter=None):
         for parent in parents:
             if parent not in seen and (enter is None or enter(parent)):
                 seen.add(parent)
-                stack.append((parent, iter(inputs(parent))))
+                stack.append((parent, iter(  # inputs() only if a write came since parent
+                    parent._parents if parent._recorded >= clock[0] else inputs(parent))))
                 break
         else:  # every parent is emitted: emit the node
             stack.pop()
