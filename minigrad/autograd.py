@@ -10,6 +10,7 @@ from operator import attrgetter
 import numpy as np
 
 from .guards import check_backward, check_saved, clock
+from .higher import grad  # noqa: F401  (torch's autograd.grad, any order: higher.py)
 from .modes import modes
 from .views import inputs
 
@@ -17,11 +18,11 @@ from .views import inputs
 _data, _requires_grad = attrgetter("_data"), attrgetter("_requires_grad")
 
 
-def sum_to_shape(grad, shape):
-    """Undo broadcasting: sum `grad` down to `shape`."""
-    if grad.shape == shape:
-        return grad
-    return np.add.reduce(grad, axis=broadcast_axes(grad.shape, shape), keepdims=True) \
+def sum_to_shape(dy, shape):
+    """Undo broadcasting: sum `dy` down to `shape`."""
+    if dy.shape == shape:
+        return dy
+    return np.add.reduce(dy, axis=broadcast_axes(dy.shape, shape), keepdims=True) \
         .reshape(shape)
 
 
@@ -74,16 +75,16 @@ def backward(root, gradient):
     done = []  # (node, its complete gradient)
     written, anomaly = clock[0], modes.anomaly
     for node in reversed(toposort(root)):
-        grad = pending.pop(node, None)
-        if grad is None:  # no gradient flows here (every rule returned None for it)
+        dy = pending.pop(node, None)
+        if dy is None:  # no gradient flows here (every rule returned None for it)
             continue
-        done.append((node, grad))
+        done.append((node, dy))
         op, parents = node._op, node._parents
         if op is None:  # a leaf
             continue
         if node._recorded < written:  # guard 1: a write since the op ran; were its values?
             check_saved(node, parents)
-        in_grads = op.backward(grad, node._data, *map(_data, parents))
+        in_grads = op.backward(dy, node._data, *map(_data, parents))
         if anomaly:  # guard 2: detect_anomaly wants every gradient finite
             check_backward(node, parents, in_grads)
         for parent, g in zip(parents, in_grads):
@@ -94,10 +95,10 @@ def backward(root, gradient):
                 g = sum_to_shape(g, data.shape).astype(data.dtype, copy=False)
             if parent in pending:
                 pending[parent] += g  # ours alone: every pending array is fresh or a copy
-            else:  # a rule may pass grad on (add) or return a view of it (reshape): copied
-                pending[parent] = g.copy() if g is grad or g.base is not None else g
-    for node, grad in done:  # only now, when nothing can raise any more: write every .grad
-        if node._grad is None and grad.__class__ is np.ndarray:  # the common case, inline
-            node._grad = grad
+            else:  # a rule may pass dy on (add) or return a view of it (reshape): copied
+                pending[parent] = g.copy() if g is dy or g.base is not None else g
+    for node, dy in done:  # only now, when nothing can raise any more: write every .grad
+        if node._grad is None and dy.__class__ is np.ndarray:  # the common case, inline
+            node._grad = dy
         else:
-            node._accumulate_grad(np.asarray(grad))  # (0-d arithmetic gives numpy scalars)
+            node._accumulate_grad(np.asarray(dy))  # (0-d arithmetic gives numpy scalars)

@@ -258,6 +258,46 @@ class Composed:
         dims[i], dims[j] = j, i
         return self.permute(*dims)
 
+    def expand(self, *sizes):
+        """self broadcast to `sizes` (-1 keeps a size), as torch's expand: the expand
+        primitive. A copy, where torch's is a view of the same memory (same values)."""
+        if not sizes:  # as torch: expand(()) for a 0-d result, never expand()
+            raise TypeError('expand() missing 1 required positional arguments: "size"')
+        sizes, lead = convert.size_args(sizes), len(convert.size_args(sizes)) - self.ndim
+        if lead < 0:
+            raise RuntimeError(f"expand: the number of sizes provided ({len(sizes)}) must be "
+                               f"greater or equal to the number of dimensions in the tensor "
+                               f"({self.ndim})")
+        shape = tuple(self.shape[i - lead] if n == -1 and i >= lead else n
+                      for i, n in enumerate(sizes))
+        for i, n in enumerate(self.shape):
+            if n != 1 and n != shape[lead + i]:
+                raise RuntimeError(f"The expanded size of the tensor ({shape[lead + i]}) must "
+                                   f"match the existing size ({n}) at non-singleton "
+                                   f"dimension {lead + i}.")
+        return core.apply(extra_ops.Expand(shape), self)
+
+    def expand_as(self, other):
+        return self.expand(other.shape)
+
+    def index_add(self, dim, index, source, *, alpha=1):
+        """self with source's slices added at `index` along dim, repeats adding up (torch's
+        index_add): self + the scatter_add primitive."""
+        axis = convert.dim(dim, self.ndim)
+        index = np.asarray(index._data if isinstance(index, core.Tensor) else index)
+        if index.dtype != np.int64 or index.ndim > 1:
+            raise RuntimeError("index_add_(): Index is supposed to be a vector of int64")
+        source = source if isinstance(source, core.Tensor) else core.Tensor(source)
+        if source.dtype != self.dtype:
+            raise RuntimeError(f"index_add_(): self ({self.dtype}) and source "
+                               f"({source.dtype}) must have the same scalar type")
+        spot = (slice(None),) * axis + (index.reshape(-1),)
+        if source.shape != self._data[spot].shape:
+            raise RuntimeError("index_add_(): Source/destination tensor must have same slice "
+                               "shapes.")
+        added = core.apply(extra_ops.ScatterAdd(spot, self.shape), source)
+        return self + (added if alpha == 1 else added * alpha)
+
 
 # ---- functions of several tensors ---------------------------------------------------------
 

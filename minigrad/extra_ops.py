@@ -7,6 +7,7 @@ write records (`t[i] = v`, `fill_`, `copy_`, inplace.py); Cast is `to(dtype)` an
 
 import numpy as np
 
+from . import both
 from .ops import Op, primitive
 
 
@@ -26,7 +27,7 @@ class Permute(Op):
         return x.transpose(self.dims)
 
     def backward(self, grad, out, x):
-        return (grad.transpose(np.argsort(self.dims)),)
+        return (both.permute(grad, np.argsort(self.dims)),)
 
     def replay(self, torch, x):
         return x.permute(self.dims)
@@ -42,7 +43,7 @@ class Sin(Op):
         return np.sin(x)
 
     def backward(self, grad, out, x):
-        return (grad * np.cos(x),)
+        return (grad * both.cos(x),)
 
     def replay(self, torch, x):
         return x.sin()
@@ -58,7 +59,7 @@ class Cos(Op):
         return np.cos(x)
 
     def backward(self, grad, out, x):
-        return (-grad * np.sin(x),)
+        return (-grad * both.sin(x),)
 
     def replay(self, torch, x):
         return x.cos()
@@ -81,7 +82,7 @@ class Where(Op):
 
     def backward(self, grad, out, a, b):
         zero = np.zeros((), grad.dtype)
-        return np.where(self.condition, grad, zero), np.where(self.condition, zero, grad)
+        return both.where(self.condition, grad, zero), both.where(self.condition, zero, grad)
 
     def replay(self, torch, a, b):
         return torch.where(torch.from_numpy(self.condition.copy()), a, b)
@@ -105,7 +106,7 @@ class Cat(Op):
 
     def backward(self, grad, out, *xs):
         ends = np.cumsum([x.shape[self.dim] for x in xs])  # where each piece stops
-        return tuple(np.split(grad, ends[:-1], axis=self.dim))
+        return both.split(grad, ends[:-1], self.dim)
 
     def replay(self, torch, *xs):
         return torch.cat(xs, dim=self.dim)
@@ -131,9 +132,7 @@ class SetItem(Op):
         return out
 
     def backward(self, grad, out, x, v):
-        dx = np.array(grad)  # a copy (and an array: a 0-d grad may come as a numpy scalar)
-        dx[self.index] = 0
-        return dx, np.asarray(grad[self.index])
+        return both.zero_at(grad, self.index), both.take(grad, self.index)
 
     def replay(self, torch, x, v):
         where = flat_positions(torch, x, self.index)
@@ -155,7 +154,7 @@ class Cast(Op):
         return x.astype(self.dtype)
 
     def backward(self, grad, out, x):
-        return (grad.astype(x.dtype),)
+        return (both.cast(grad, x.dtype),)
 
     def replay(self, torch, x):
         dtype = torch.from_numpy(np.empty(0, self.dtype)).dtype
@@ -166,3 +165,52 @@ def flat_positions(torch, x, index):
     """torch's x[index] by the flat positions numpy's index selects (any numpy index)."""
     where = np.arange(x.numel()).reshape(tuple(x.shape))[index]
     return torch.from_numpy(np.array(where, dtype=np.int64))
+
+
+@primitive
+class Expand(Op):
+    """y = x broadcast to shape (a copy)  ->  dx = dy summed back to x's shape
+
+    Each x element is copied to every place broadcasting stretches it to (derivative 1 each),
+    so it receives the sum of their dy. The backward of sum, whose backward is this expand.
+    """
+    args = ("shape",)
+    name = "expand"
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, x):
+        return np.broadcast_to(x, self.shape).copy()
+
+    def backward(self, grad, out, x):
+        return (both.sum_to(grad, x.shape),)
+
+    def replay(self, torch, x):
+        return x.expand(self.shape).clone()
+
+
+@primitive
+class ScatterAdd(Op):
+    """y = zeros(shape), then x added at index (repeats add up)  ->  dx = dy[index]
+
+    y_j = sum of the x_i sent to place j, so dy_j/dx_i = 1 where x_i went: x_i's gradient is
+    dy at its place, the gather dy[index]. The backward of getitem, whose backward is this.
+    """
+    args = ("index", "shape")
+    name = "scatter_add"
+
+    def __init__(self, index, shape):
+        self.index, self.shape = index, shape
+
+    def forward(self, x):
+        return both.scatter_add(x, self.index, self.shape)
+
+    def backward(self, grad, out, x):
+        return (both.take(grad, self.index),)
+
+    def replay(self, torch, x):
+        where = flat_positions(torch, torch.zeros(self.shape), self.index)
+        flat = torch.zeros(int(np.prod(self.shape)), dtype=x.dtype)
+        return flat.index_add(0, where.reshape(-1), x.expand(where.shape).reshape(-1)) \
+            .reshape(self.shape)

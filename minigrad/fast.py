@@ -13,6 +13,8 @@ both ways, and `python -m benchmarks.step` times the step with and without this 
   (a batch-sized array each).
 - Max along a dim: numpy's max and a one-hot product, where the plain rule gathers and
   scatters at the argmax with take/put_along_axis (which build index arrays in Python).
+- Each of these takes numpy arrays only: given Tensors (create_graph, higher.py) it hands
+  them to the plain rule, which records its steps.
 - Caches for the two pure shape questions a step asks again and again: the broadcast axes
   of sum_to_shape, and the dims of a reduction.
 - `lr * p.grad` (a tensor that needs no grad times a float) as plain numpy: nothing to record.
@@ -28,6 +30,8 @@ from .tensor import Tensor, constant
 
 
 def getitem_backward(self, grad, out, x):
+    if grad.__class__ is Tensor:  # Tensors (create_graph): the plain rule, which records
+        return PLAIN[ops.GetItem, "backward"](self, grad, out, x)
     index = self.index
     if index.__class__ is np.ndarray and index.dtype.kind in "iu":  # C[Xb]: whole rows
         n = x.shape[0]
@@ -45,6 +49,8 @@ def getitem_backward(self, grad, out, x):
 
 
 def sum_backward(self, grad, out, x):
+    if grad.__class__ is Tensor:  # (create_graph: the plain rule, which records an expand)
+        return PLAIN[ops.Sum, "backward"](self, grad, out, x)
     if not self.keepdim:
         grad = np.expand_dims(grad, self.dim)
     dx = np.empty_like(x)
@@ -53,6 +59,8 @@ def sum_backward(self, grad, out, x):
 
 
 def tanh_backward(self, grad, out, x):
+    if grad.__class__ is Tensor:  # (in-place products are for arrays only)
+        return PLAIN[ops.Tanh, "backward"](self, grad, out, x)
     dx = 1 - out * out
     dx *= grad
     return (dx,)
@@ -60,8 +68,8 @@ def tanh_backward(self, grad, out, x):
 
 def pow_backward(self, grad, out, x):
     p = self.exponent
-    if p == 0:
-        return (np.zeros_like(x),)
+    if p == 0 or grad.__class__ is Tensor:
+        return PLAIN[ops.Pow, "backward"](self, grad, out, x)
     dx = x ** (p - 1)
     dx *= p
     dx *= grad
@@ -100,7 +108,7 @@ def max_forward(self, x):
 
 
 def max_backward(self, grad, out, x):
-    if self.dim is None:
+    if self.dim is None or grad.__class__ is Tensor:
         return PLAIN[ops.Max, "backward"](self, grad, out, x)
     if not self.keepdim:
         grad = np.expand_dims(grad, self.dim)

@@ -15,6 +15,8 @@ its layer (functional.py). Everything else (sub, div, mean, softmax, ...) is a c
 
 import numpy as np
 
+from . import both  # the few words numpy and Tensor spell differently
+
 PRIMITIVES = {}  # name -> class: every op the engine can record
 
 
@@ -89,9 +91,7 @@ class Pow(Op):
 
     def backward(self, grad, out, x):
         p = self.exponent
-        if p == 0:
-            return (np.zeros_like(x),)
-        return (grad * p * x ** (p - 1),)
+        return (both.zeros_like(x) if p == 0 else grad * p * x ** (p - 1),)
 
     def replay(self, torch, x):
         return x ** self.exponent
@@ -172,8 +172,8 @@ class Sum(Op):
 
     def backward(self, grad, out, x):
         if not self.keepdim:  # the summed axes come back with size 1, so dy broadcasts
-            grad = np.expand_dims(grad, self.dim)
-        return (np.broadcast_to(grad, x.shape).copy(),)
+            grad = grad.reshape([1 if i in self.dim else n for i, n in enumerate(x.shape)])
+        return (both.expand(grad, x.shape),)
 
     def replay(self, torch, x):
         # numpy reads an empty axis tuple as "reduce nothing", torch as "reduce everything"
@@ -204,14 +204,12 @@ class Max(Op):
         return y if self.keepdim else y.squeeze(self.dim)
 
     def backward(self, grad, out, x):
-        if self.dim is None:
-            mask = np.isnan(x) if np.isnan(out) else x == out
+        if self.dim is None:  # the mask of the maxima: a constant, from the values
+            mask = both.maxima(x, out)
             return (mask * (grad / mask.sum(dtype=x.dtype)),)
         if not self.keepdim:
-            grad = np.expand_dims(grad, self.dim)
-        dx = np.zeros_like(x)
-        np.put_along_axis(dx, self.indices, grad, axis=self.dim)
-        return (dx,)
+            grad = grad.reshape(self.indices.shape)  # the argmax's axis back, with size 1
+        return (both.put_along(grad, self.indices, self.dim, x.shape),)
 
     def replay(self, torch, x):
         return torch.max(x) if self.dim is None else torch.max(x, self.dim, self.keepdim)[0]
@@ -236,11 +234,11 @@ class MatMul(Op):
             return grad * b, grad * a
         if a.ndim == 1:
             grad = grad[..., None, :]  # (..., m) -> (..., 1, m)
-            return (grad @ np.swapaxes(b, -1, -2))[..., 0, :], a[:, None] @ grad
+            return (grad @ both.mT(b))[..., 0, :], a[:, None] @ grad
         if b.ndim == 1:
             grad = grad[..., None]  # (..., n) -> (..., n, 1)
-            return grad @ b[None, :], (np.swapaxes(a, -1, -2) @ grad)[..., 0]
-        return grad @ np.swapaxes(b, -1, -2), np.swapaxes(a, -1, -2) @ grad
+            return grad @ b[None, :], (both.mT(a) @ grad)[..., 0]
+        return grad @ both.mT(b), both.mT(a) @ grad
 
     def replay(self, torch, a, b):
         return a @ b
@@ -267,7 +265,7 @@ class Reshape(Op):
 
 @primitive
 class GetItem(Op):
-    """y = x[index]  ->  dx = zeros, then dy added at index (np.add.at)
+    """y = x[index]  ->  dx = zeros, then dy added at index (a scatter-add, np.add.at)
 
     Each y element is one x element (derivative 1). An array index may pick the same
     element twice (C[Xb]): np.add.at adds both contributions, where dx[index] += dy would
@@ -287,9 +285,7 @@ class GetItem(Op):
         return out
 
     def backward(self, grad, out, x):
-        dx = np.zeros_like(x)
-        np.add.at(dx, self.index, grad)
-        return (dx,)
+        return (both.scatter_add(grad, self.index, x.shape),)
 
     def replay(self, torch, x):  # gathers the elements numpy's index picks, by position
         from .extra_ops import flat_positions

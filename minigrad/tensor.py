@@ -11,7 +11,7 @@ from operator import attrgetter
 
 import numpy as np
 
-from . import autograd, convert, ops, views
+from . import autograd, convert, higher, ops, views
 from .composed import Composed, MaxResult
 from .conversions import Conversions
 from .convert import int64
@@ -139,10 +139,12 @@ class Tensor(Composed, Conversions, InPlace):
     op = property(lambda self: self._op)  # the primitive that made it (None: a leaf)
     parents = property(lambda self: views.inputs(self))  # its inputs, as its op read them
 
-    def backward(self, gradient=None, retain_graph=None):
+    def backward(self, gradient=None, retain_graph=None, create_graph=False):
         """Accumulate d(self)/d(node) into `.grad` of every node that requires grad."""
         if views.rebased:
             views.refresh(self)
+        if create_graph:  # the rules run on Tensors, recorded: a differentiable .grad (higher.py)
+            return higher.backward(self, gradient)
         autograd.backward(self, convert.seed_gradient(self, gradient))
 
     # ---- element-wise arithmetic ------------------------------------------------------

@@ -729,9 +729,36 @@ class Graph:
                                                    reduction=reduction, **kw)
         self.run(f"cross_entropy {reduction} fused={fused}", fn, x, valid=not bad)
 
+    def op_expand(self):
+        """expand (sum's backward): size-1 axes stretched, -1 keeping a size, new axes ahead."""
+        x = self.pick()
+        lead = tuple(self.draw(st.sampled_from(self.sides))
+                     for _ in range(self.draw(st.integers(0, 2))))
+        sizes = lead + tuple(self.draw(st.sampled_from(self.sides)) if n == 1 else
+                             -1 if self.chance(2) else n for n in self.m(x).shape)
+        as_tuple = not sizes or self.chance(2)
+        self.run(f"expand {sizes}", lambda lib, a: a.expand(sizes) if as_tuple else
+                 a.expand(*sizes), x)
+
+    def op_index_add(self):
+        """index_add (the scatter_add primitive, getitem's backward): repeats add up."""
+        x = self.pick()
+        shape = self.m(x).shape
+        if not shape or 0 in shape:
+            return
+        dim = self.draw(st.integers(0, len(shape) - 1))
+        index = self.rng.integers(0, shape[dim], size=self.draw(st.integers(0, 4)))
+        source = self.leaf(shape[:dim] + (len(index),) + shape[dim + 1:],
+                           dtype=self.m(x).dtype)
+        d = dim - len(shape) if self.chance(2) else dim
+
+        def fn(lib, a, b):
+            return a.index_add(d, lib.tensor(index), b)
+        self.run(f"index_add {d} {index}", fn, x, source)
+
     OPS = ["unary", "unary", "pow", "scalar", "binary", "binary", "binary", "sum", "mean",
            "max", "softmax", "reshape", "permute", "matmul", "matmul", "getitem", "getitem",
-           "cross_entropy", "where", "cat", "setitem"]
+           "cross_entropy", "where", "cat", "setitem", "expand", "index_add"]
 
     def step(self):
         getattr(self, "op_" + self.draw(st.sampled_from(self.OPS)))()
@@ -788,12 +815,12 @@ def test_random_graphs_match_torch(data, seed):
 
 
 def test_catalogue_records_every_primitive():
-    # The generator could drift into never drawing some op: 100 random graphs (built, not
+    # The generator could drift into never drawing some op: 200 random graphs (built, not
     # checked; derandomized, so always the same ones) must record every primitive of the
     # engine and draw both error classes.
     recorded, raised = set(), set()
 
-    @settings(max_examples=100, phases=[Phase.generate], database=None, derandomize=True)
+    @settings(max_examples=200, phases=[Phase.generate], database=None, derandomize=True)
     @given(data=st.data(), seed=st.integers(0, 2**32 - 1))
     def draw_graphs(data, seed):
         g = build(data, seed)

@@ -353,6 +353,18 @@ CASES = [
     case("squeeze-tuple", "reshape", lambda m, a: a.squeeze((0, 2)), N(1, 3, 1, 2)),
     case("view-several-dims", "reshape", lambda m, a: a.view(2, 3, 2, 2), N(4, 6)),
     case("flatten", "reshape", lambda m, a: a.flatten(1), N(2, 3, 4)),
+    # -- expand (sum's backward) and scatter_add (getitem's backward), public as torch's
+    # expand and index_add --
+    case("expand", "expand", lambda m, a: a.expand(3, 4) * 1, N(4)),
+    case("expand-keep-new-axis", "expand", lambda m, a: a.expand(2, -1, 5), N(3, 1)),
+    case("expand-as", "expand", lambda m, a, b: a.expand_as(b), N(1, 4), N(3, 4),
+         grad_of=(0,)),
+    case("index-add-rows", "scatter_add add", lambda m, a, b, i: a.index_add(0, i, b),
+         N(5, 3), N(4, 3), Ints(0, 5, 4)),
+    case("index-add-dim1-repeats", "scatter_add add",
+         lambda m, a, b: a.index_add(1, m.tensor(np.array([2, 0, 2])), b), N(2, 4), N(2, 3)),
+    case("index-add-alpha", "scatter_add add mul",
+         lambda m, a, b, i: a.index_add(-1, i, b, alpha=2.5), N(3), N(6), Ints(0, 3, 6)),
     case("sum-keepdims-alias", "sum", lambda m, a: a.sum(1, keepdims=True), N(3, 4)),
     case("mean-keepdims-alias", "sum mul", lambda m, a: a.mean((0, 1), keepdims=True),
          N(2, 3, 4)),
