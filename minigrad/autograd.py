@@ -37,10 +37,9 @@ def broadcast_axes(big, shape):
 def walk(root, enter=None):
     """Every node under `root` (that `enter(node)` admits), each after all its parents.
 
-    The one graph walk: toposort, check and viz use it. Depth-first with an explicit stack
-    of (node, iterator over its parents), so a 100,000-deep chain needs no recursion limit;
-    a node is emitted once all its parents are (post-order). `seen` holds the nodes: a
-    Tensor hashes by identity, so two equal-valued tensors stay two nodes.
+    The one graph walk (toposort, check, viz). Depth-first with a stack of (node, iterator
+    over its parents): a 100,000-deep chain needs no recursion; a node is emitted once all its
+    parents are. `seen` holds the nodes: a Tensor hashes by identity, not by value.
     """
     order, seen = [], {root}
     stack = [(root, iter(inputs(root)))]
@@ -71,8 +70,7 @@ def backward(root, gradient):
     adds exactly one more contribution instead of sending an accumulated `.grad` down again.
     `.grad` is written only when the whole walk succeeded: a rule that raises changes none.
     """
-    pending = {root: gradient}  # node -> the sum its consumers have sent so far
-    done = []  # (node, its complete gradient)
+    pending, done = {root: gradient}, []  # node -> what its consumers sent; (node, its sum)
     written, anomaly = clock[0], modes.anomaly
     for node in reversed(toposort(root)):
         dy = pending.pop(node, None)
@@ -98,7 +96,9 @@ def backward(root, gradient):
             else:  # a rule may pass dy on (add) or return a view of it (reshape): copied
                 pending[parent] = g.copy() if g is dy or g.base is not None else g
     for node, dy in done:  # only now, when nothing can raise any more: write every .grad
-        if node._grad is None and dy.__class__ is np.ndarray:  # the common case, inline
+        if dy.__class__ is not np.ndarray:  # numpy's 0-d arithmetic gives numpy scalars
+            dy = np.asarray(dy)
+        if node._grad is None:  # the common case, inline: store the array
             node._grad = dy
         else:
-            node._accumulate_grad(np.asarray(dy))  # (0-d arithmetic gives numpy scalars)
+            node._accumulate_grad(dy)
