@@ -22,8 +22,7 @@ def sum_to_shape(dy, shape):
     """Undo broadcasting: sum `dy` down to `shape`."""
     if dy.shape == shape:
         return dy
-    return np.add.reduce(dy, axis=broadcast_axes(dy.shape, shape), keepdims=True) \
-        .reshape(shape)
+    return np.add.reduce(dy, axis=broadcast_axes(dy.shape, shape), keepdims=True).reshape(shape)
 
 
 def broadcast_axes(big, shape):
@@ -90,11 +89,13 @@ def backward(root, gradient):
                 continue
             data = parent._data  # (sum down and cast only where needed: calls cost)
             if g.shape != data.shape or g.dtype != data.dtype:
-                g = sum_to_shape(g, data.shape).astype(data.dtype, copy=False)
+                g = sum_to_shape(g, data.shape).astype(data.dtype, copy=False)  # a new array
+            elif parent not in pending and (g is dy or g.base is not None):
+                g = g.copy()  # a rule may pass dy on (add) or return a view of it (reshape)
             if parent in pending:
-                pending[parent] += g  # ours alone: every pending array is fresh or a copy
-            else:  # a rule may pass dy on (add) or return a view of it (reshape): copied
-                pending[parent] = g.copy() if g is dy or g.base is not None else g
+                pending[parent] += g  # ours alone: every pending array is new or a copy
+            else:
+                pending[parent] = g
     for node, dy in done:  # only now, when nothing can raise any more: write every .grad
         if dy.__class__ is not np.ndarray:  # numpy's 0-d arithmetic gives numpy scalars
             dy = np.asarray(dy)

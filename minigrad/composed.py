@@ -135,7 +135,7 @@ class Composed:
         total = self.sum(dim, keepdim)
         if not count:  # an empty mean is 0 * nan = nan, as torch
             return total * float("nan")
-        if total.dtype == float32:
+        if total.dtype == float32 and count & (count - 1):  # (1 / 2**k is exact: one rounding)
             # torch divides: sum(x) / count, rounded once. sum * fl(1/count) would round twice
             # (60/3200 becomes 0.018749999 instead of 0.018750001). The float64 product
             # sum * (1/count), within an ulp of float64 of the quotient, rounds to the same

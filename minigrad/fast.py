@@ -80,11 +80,10 @@ _dims_cache = functools.lru_cache(maxsize=256)(convert.dims)
 
 
 def times_number(self, number):
-    """`lr * p.grad`: a tensor that needs no grad times a Python float records nothing, so
-    numpy directly (numpy rounds the float to a float tensor's dtype, as apply's path does;
-    any other result dtype, an integer tensor's, takes apply's path: torch's default float)."""
-    if number.__class__ is not float or self._requires_grad:
-        return None
+    """`lr * p.grad` (mul, rmul): a tensor that needs no grad times a Python float records
+    nothing, so numpy directly (numpy rounds the float to a float tensor's dtype, as apply's
+    path does; any other result dtype, an integer tensor's, takes apply's path: torch's
+    default float). None: the plain path."""
     data = self._data * number
     if data.dtype is not self._data.dtype or views.rebased or modes.anomaly:
         return None  # a dtype to promote, a stale view?, a check: the plain path
@@ -92,13 +91,19 @@ def times_number(self, number):
 
 
 def mul(self, other):
-    out = times_number(self, other) if other.__class__ is float else None
-    return PLAIN[Tensor, "__mul__"](self, other) if out is None else out
+    if other.__class__ is float and not self._requires_grad:
+        out = times_number(self, other)
+        if out is not None:
+            return out
+    return PLAIN[Tensor, "__mul__"](self, other)
 
 
 def rmul(self, other):
-    out = times_number(self, other) if other.__class__ is float else None
-    return PLAIN[Tensor, "__rmul__"](self, other) if out is None else out
+    if other.__class__ is float and not self._requires_grad:
+        out = times_number(self, other)
+        if out is not None:
+            return out
+    return PLAIN[Tensor, "__rmul__"](self, other)
 
 
 def max_forward(self, x):

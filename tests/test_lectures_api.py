@@ -216,12 +216,14 @@ def test_bigram_counting_on_int32():
 
 
 @pytest.mark.parametrize("shape, dim", [((32, 100), None), ((3200,), 0), ((7, 30, 11), (0, 2)),
-                                        ((5, 3), 1), ((64, 48), 0), ((1000, 3), 0)])
+                                        ((5, 3), 1), ((64, 48), 0), ((1000, 3), 0),
+                                        ((4, 8), None), ((32, 27), 0), ((256, 3), 0)])
 def test_float32_mean_divides_as_torch(shape, dim):
     """torch's float32 mean is sum / count rounded once: part 3 prints the saturation of a
     (32, 100) tanh layer as (t.abs() > 0.97).float().mean() * 100, and 60 of 3200 is 1.88%
     there, 1.87% after sum * (1/3200). Whole-number values make the sums exact, so what is
-    compared, bit for bit, is the division, forward and backward."""
+    compared, bit for bit, is the division, forward and backward (a count that is a power
+    of 2, a batch of 32 or 256, takes the one-product path: 1 / 2**k is exact)."""
     x = rng(4).integers(0, 1024, shape).astype(np.float32)  # sums below 2**24: exact
     mx, tx = minigrad.tensor(x, requires_grad=True), as_torch(x).requires_grad_()
     ours, theirs = mx.mean(dim), tx.mean(dim) if dim is not None else tx.mean()
