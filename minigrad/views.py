@@ -118,8 +118,8 @@ def inputs(node):
     The edge is repointed once, for good, so later walks (and drawings) see it directly.
     """
     recorded, parents = node._recorded, node._parents
-    if recorded >= clock[0]:  # no in-place write since the node was made: nothing to repoint
-        return parents
+    if recorded >= clock[0] or not parents:  # no write since the node was made, or a leaf:
+        return parents                        # nothing to repoint
     if any(p._recorded > recorded for p in parents):
         fixed = []
         for p in parents:
