@@ -323,7 +323,9 @@ def power(base, exponent):
     """(base, exponent) for `base ** exponent` with torch's dtypes: an int tensor to a float
     power is a float, bool to an int power is int64; an int to a negative int is refused."""
     exponent = float(exponent) if isinstance(exponent, float) else int(exponent)
-    kind = base.dtype.kind
+    kind = base._data.dtype.kind
+    if kind == "f":  # the common case: nothing to refuse or promote
+        return base, exponent
     if kind != "f" and isinstance(exponent, int) and exponent < 0:
         raise RuntimeError("Integers to negative integer powers are not allowed.")
     if kind != "f" and isinstance(exponent, float):

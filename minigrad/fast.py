@@ -7,12 +7,14 @@ numbers as the rule it replaces, up to rounding: tests/test_fast.py runs a train
 both ways, and `python -m benchmarks.step` times the step with and without this module.
 
 - GetItem: an embedding's backward (rows picked by one integer array, C[Xb]) as one flat
-  np.bincount, several times faster than np.add.at; a basic index (ints, slices) never picks
-  an element twice, so a plain assignment does.
+  np.bincount, faster than np.add.at on rows (numpy 2's add.at is fast on single elements:
+  logprobs[range(n), Yb] keeps it); a basic index (ints, slices) never picks an element
+  twice, so a plain assignment does.
 - Tanh and Pow: the products computed in place into one new array, not three temporaries
   (a batch-sized array each).
 - Max along a dim: numpy's max and a one-hot product, where the plain rule gathers and
   scatters at the argmax with take/put_along_axis (which build index arrays in Python).
+- Sum and Max: the reduced axes put back by a reshape, not np.expand_dims (Python code).
 - Each of these takes numpy arrays only: given Tensors (create_graph, higher.py) it hands
   them to the plain rule, which records its steps.
 - Caches for the two pure shape questions a step asks again and again: the broadcast axes
@@ -27,6 +29,8 @@ import numpy as np
 from . import autograd, convert, ops, views
 from .modes import modes
 from .tensor import Tensor, constant
+
+_MUL = ops.Mul()  # (a primitive without arguments: any instance serves every node)
 
 
 def getitem_backward(self, grad, out, x):
@@ -51,8 +55,8 @@ def getitem_backward(self, grad, out, x):
 def sum_backward(self, grad, out, x):
     if grad.__class__ is Tensor:  # (create_graph: the plain rule, which records an expand)
         return PLAIN[ops.Sum, "backward"](self, grad, out, x)
-    if not self.keepdim:
-        grad = np.expand_dims(grad, self.dim)
+    if not self.keepdim and grad.ndim:  # the summed axes back, size 1 (a 0-d dy broadcasts)
+        grad = grad.reshape([1 if i in self.dim else n for i, n in enumerate(x.shape)])
     dx = np.empty_like(x)
     dx[...] = grad  # numpy's assignment broadcasts, with no broadcast_to view in Python
     return (dx,)
@@ -95,7 +99,7 @@ def mul(self, other):
         out = times_number(self, other)
         if out is not None:
             return out
-    return PLAIN[Tensor, "__mul__"](self, other)
+    return self._binary(_MUL, other)  # Tensor.__mul__'s body (one call fewer)
 
 
 def rmul(self, other):
@@ -103,20 +107,21 @@ def rmul(self, other):
         out = times_number(self, other)
         if out is not None:
             return out
-    return PLAIN[Tensor, "__rmul__"](self, other)
+    return self._binary(_MUL, other, reflected=True)  # Tensor.__rmul__'s body
 
 
 def max_forward(self, x):
     if self.dim is None:
         return np.asarray(x.max())
-    return x.max(axis=self.dim, keepdims=self.keepdim)  # the value at the argmax `indices`
+    # the value at the argmax `indices` (the ufunc's reduce: ndarray.max's Python wrapper skipped)
+    return np.maximum.reduce(x, axis=self.dim, keepdims=self.keepdim)
 
 
 def max_backward(self, grad, out, x):
     if self.dim is None or grad.__class__ is Tensor:
         return PLAIN[ops.Max, "backward"](self, grad, out, x)
     if not self.keepdim:
-        grad = np.expand_dims(grad, self.dim)
+        grad = grad.reshape(self.indices.shape)  # the argmax's axis back, with size 1
     # one-hot along dim at the argmax (position == index), times dy: no index arrays built
     positions = np.arange(x.shape[self.dim]).reshape(
         [-1 if i == self.dim else 1 for i in range(x.ndim)])

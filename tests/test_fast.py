@@ -46,6 +46,9 @@ GETITEM = {
     "basic": (slice(1, None, 2), 0),
     "basic with None and Ellipsis": (None, Ellipsis, 1),
     "mixed (the plain rule)": (np.array([0, 0, 3]), slice(None), np.array([1, 2, 1])),
+    "an array per axis, repeated and negative": (np.array([0, 6, -1, 0]), np.array([2, 2, 0, 2]),
+                                                 np.array([3, -4, 1, 3])),
+    "an array per axis, broadcast": (np.array([[0], [5]]), np.array([1, 2]), np.array([0, -1])),
 }
 
 
@@ -68,6 +71,23 @@ def test_pow_and_tanh_backward(exponent):
               lambda: ops.Tanh.backward(ops.Tanh(), grad, out, x)[0]):
         fast_dx, plain_dx = both(f)
         np.testing.assert_allclose(fast_dx, plain_dx, rtol=1e-15, atol=0)
+
+
+@pytest.mark.parametrize("dim, keepdim", [((0, 2), False), ((1,), True), ((0, 1, 2), False),
+                                          ((2,), False)])
+def test_sum_and_max_backward(dim, keepdim):
+    """The reduced axes put back by a reshape (fast) or expand_dims/put_along_axis (plain)."""
+    sum_op = ops.Sum(dim, keepdim)
+    grad = RNG.standard_normal(X.sum(dim, keepdims=keepdim).shape)
+    fast_dx, plain_dx = both(lambda: ops.Sum.backward(sum_op, grad, None, X)[0])
+    np.testing.assert_array_equal(fast_dx, plain_dx)
+    if len(dim) == 1:
+        indices = X.argmax(axis=dim[0], keepdims=True)
+        max_op = ops.Max(dim[0], keepdim, indices)
+        out = both(lambda: ops.Max.forward(max_op, X))
+        np.testing.assert_array_equal(out[0], out[1])
+        fast_dx, plain_dx = both(lambda: ops.Max.backward(max_op, grad, out[0], X)[0])
+        np.testing.assert_array_equal(fast_dx, plain_dx)
 
 
 @pytest.mark.parametrize("big, shape", [((4, 3), (3,)), ((2, 4, 3), (4, 1)), ((5,), ())])
