@@ -99,8 +99,9 @@ def put_along(g, indices, dim, shape):
 
 
 def mT(x):
-    """The last two axes swapped (matmul's transposes)."""
-    return np.swapaxes(x, -1, -2) if is_array(x) else x.transpose(-1, -2)
+    """The last two axes swapped (matmul's transposes). ndarray's method: np.swapaxes is a
+    Python wrapper, 1 us a call, twice per matmul in a training step."""
+    return x.swapaxes(-1, -2) if is_array(x) else x.transpose(-1, -2)
 
 
 def permute(x, dims):

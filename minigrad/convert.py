@@ -311,7 +311,7 @@ def seed_gradient(root, gradient):
     if gradient is None:
         if root.numel() != 1:
             raise RuntimeError("grad can be implicitly created only for scalar outputs")
-        return np.ones(root.shape, root.dtype)
+        return np.asarray(1, root.dtype).reshape(root.shape)  # (np.ones is Python: 2x slower)
     gradient = np.array(as_array(gradient), dtype=root.dtype)  # a copy
     if gradient.shape != root.shape:
         raise RuntimeError(f"Mismatch in shape: grad_output[0] has a shape of {gradient.shape} "
