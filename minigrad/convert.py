@@ -326,9 +326,9 @@ def power(base, exponent):
     kind = base._data.dtype.kind
     if kind == "f":  # the common case: nothing to refuse or promote
         return base, exponent
-    if kind != "f" and isinstance(exponent, int) and exponent < 0:
+    if isinstance(exponent, int) and exponent < 0:
         raise RuntimeError("Integers to negative integer powers are not allowed.")
-    if kind != "f" and isinstance(exponent, float):
+    if isinstance(exponent, float):
         base = base.float()
     return (base.long() if base.dtype == np.bool_ else base), exponent
 

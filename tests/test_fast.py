@@ -46,9 +46,10 @@ GETITEM = {
     "basic": (slice(1, None, 2), 0),
     "basic with None and Ellipsis": (None, Ellipsis, 1),
     "mixed (the plain rule)": (np.array([0, 0, 3]), slice(None), np.array([1, 2, 1])),
-    "an array per axis, repeated and negative": (np.array([0, 6, -1, 0]), np.array([2, 2, 0, 2]),
-                                                 np.array([3, -4, 1, 3])),
-    "an array per axis, broadcast": (np.array([[0], [5]]), np.array([1, 2]), np.array([0, -1])),
+    "an array per axis (the plain rule)": (np.array([0, 6, -1, 0]), np.array([2, 2, 0, 2]),
+                                           np.array([3, -4, 1, 3])),
+    "arrays per axis, broadcast (the plain rule)": (np.array([[0], [5]]), np.array([1, 2]),
+                                                    np.array([0, -1])),
 }
 
 
