@@ -67,6 +67,15 @@ def train_argv(data, out, steps, *extra):
             "--no-graph", "-n", 0, *extra]
 
 
+def train_and_load(tmp_path, words, steps):
+    """`train` on `words` for `steps` steps in tmp_path; the checkpoint's (meta, state)."""
+    data = write_words(tmp_path / "w.txt", words)
+    code, _, err = run_main(train_argv(data, tmp_path / "out", steps))
+    assert code == 0, err
+    meta, state, _ = makemore.load_checkpoint(tmp_path / "out" / makemore.CHECKPOINT)
+    return meta, state
+
+
 def has_matplotlib():
     try:
         import matplotlib  # noqa: F401
@@ -303,10 +312,7 @@ def test_train_draws_torchs_lecture_minibatches_and_losses(tmp_path):
     generator=g)` every step. The parameters are torch's bit for bit, the batches are
     torch's, and each step's loss matches torch's (check.verdict, with a float64 truth)."""
     steps, words = 40, some_names()
-    data = write_words(tmp_path / "w.txt", words)
-    code, _, err = run_main(train_argv(data, tmp_path / "out", steps))
-    assert code == 0, err
-    meta, _, _ = makemore.load_checkpoint(tmp_path / "out" / makemore.CHECKPOINT)
+    meta, _ = train_and_load(tmp_path, words, steps)
     vocab = makemore.Vocab.from_words(words)
     Xtr, Ytr = makemore.build_dataset(makemore.split_words(words)[0], vocab)
 
@@ -352,10 +358,7 @@ def test_train_sgd_steps_and_eval_match_torch(tmp_path):
     """`train` for 6 steps (lr 0.1, then 0.01 for the second half) against torch.optim.SGD on
     the same batches; then the calibrated eval losses against torch's eval mode."""
     steps, words = 6, some_names()
-    data = write_words(tmp_path / "w.txt", words)
-    code, _, err = run_main(train_argv(data, tmp_path / "out", steps))
-    assert code == 0, err
-    meta, state, _ = makemore.load_checkpoint(tmp_path / "out" / makemore.CHECKPOINT)
+    meta, state = train_and_load(tmp_path, words, steps)
 
     vocab = makemore.Vocab.from_words(words)
     splits = [makemore.build_dataset(part, vocab) for part in makemore.split_words(words)]
