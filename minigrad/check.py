@@ -361,9 +361,10 @@ def _replay(nodes, root, seed, float_dtype):
                     t.requires_grad_(True)
             else:
                 inputs = [replayed[id(p)] for p in node.parents]
-                t = node.op.replay(torch, *inputs)
-                if float_dtype is not None and node.op.name == "cast" and t.is_floating_point():
-                    t = t.to(float_dtype)  # a replay in one float dtype keeps it through casts
+                op = node.op
+                if np_float is not None and op.name == "cast" and np.dtype(op.dtype).kind == "f":
+                    op = extra_ops.Cast(np_float)  # a replay in one float dtype keeps it
+                t = op.replay(torch, *inputs)
                 if t.requires_grad:
                     t.retain_grad()
             replayed[id(node)] = t

@@ -22,12 +22,13 @@ class Permute(Op):
 
     def __init__(self, dims):
         self.dims = dims
+        self.inverse = tuple(int(i) for i in np.argsort(dims))  # dy's axes back in x's order
 
     def forward(self, x):
         return x.transpose(self.dims)
 
     def backward(self, grad, out, x):
-        return (both.permute(grad, np.argsort(self.dims)),)
+        return (both.permute(grad, self.inverse),)
 
     def replay(self, torch, x):
         return x.permute(self.dims)

@@ -176,8 +176,6 @@ def _plain(x):
         return t(_plain(v) for v in x)
     if t is dict:
         return {k: _plain(v) for k, v in x.items()}
-    if t is slice:
-        return x
     return x
 
 
@@ -571,10 +569,9 @@ class CapturedStep:
             return out
         if res is None:  # np.copyto, np.put, ...: wrote into one of its arguments
             call = None
-            if func is np.put_along_axis and self._rows(args[:2], kwargs) is not None and \
-                    np.shape(args[2]) == np.shape(args[1]):
-                flat, index, offsets, tmp = self._rows(args[:2], kwargs)
-                call = functools.partial(_put_rows, flat, index, offsets, tmp, args[2])
+            if func is np.put_along_axis and np.shape(args[2]) == np.shape(args[1]) and \
+                    (rows := self._rows(args[:2], kwargs)) is not None:
+                call = functools.partial(_put_rows, *rows, args[2])
             self.record(func, args, kwargs, writes=_arrays(args, []), call=call)
             return None
         if type(res) in (tuple, list):
@@ -591,9 +588,7 @@ class CapturedStep:
             return res  # a Python value that does not depend on the data (a shape, a dtype)
         if isinstance(res, np.ndarray) and _is_view(res, args):
             return _wrap(res)  # a view: no step, it looks at a kept buffer
-        buf = np.asarray(res)
-        if buf is not res and isinstance(res, np.ndarray):
-            buf = res
+        buf = res if isinstance(res, np.ndarray) else np.asarray(res)
         reads = None
         if func in _FILL:
             call, reads = functools.partial(_fill, buf, _FILL[func]), ()
@@ -607,9 +602,8 @@ class CapturedStep:
             call = functools.partial(func, *args, **kwargs, out=buf)
             if func in (np.ndarray.argmax, np.argmax):
                 self._in_range.add(id(buf))  # indices along an axis, never out of range
-        elif func is np.take_along_axis and self._rows(args, kwargs) is not None:
-            flat, index, offsets, tmp = self._rows(args, kwargs)
-            call = functools.partial(_take_rows, buf, flat, index, offsets, tmp)
+        elif func is np.take_along_axis and (rows := self._rows(args, kwargs)) is not None:
+            call = functools.partial(_take_rows, buf, *rows)
         elif func is _getitem and _single_int_index(args[1]):
             call = functools.partial(_take0, buf, args[0], args[1])
         else:
@@ -679,7 +673,6 @@ class CapturedStep:
         kept, renamed = _forward_copies(kept, pinned, external)
         self._steps = kept
         self._calls = tuple(s.call for s in kept)
-        self.constants = len(constant)
         return {id(_root(a)) for s in kept for a in s.reads + s.writes}, renamed
 
     def replay(self):

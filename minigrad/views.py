@@ -11,8 +11,6 @@ base, its op and whether grad mode was on (`_view`), and the base knows it has v
   values are the new ones. `refresh` regenerates it on its next use: `op(base as it is)`.
 """
 
-import numpy as np
-
 from . import extra_ops, ops
 from . import tensor as core  # (apply: used when a function runs)
 from .guards import clock
@@ -100,7 +98,7 @@ def rewrite(t, new, old):
             scatter = core.apply(extra_ops.SetItem(op.index), base_old, new)
         else:  # a reshape or permute view covers all of base: base_new = new, reshaped back
             scatter = new.reshape(base.shape) if op.__class__ is ops.Reshape else \
-                new.permute(*np.argsort(op.dims).tolist())
+                new.permute(*op.inverse)
         rewrite(base, scatter, base_old)
         t._op, t._parents, t._requires_grad = op, (base,), True  # t = view(base_new)
     t._previous, t._recorded = old, now
