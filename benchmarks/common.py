@@ -105,7 +105,8 @@ def peak_rss_mib():
 
 
 # Implementation name -> (module, trainer class). Imported lazily, so that a numpy worker
-# never imports torch and a torch worker never imports minigrad.
+# never imports torch (a torch worker does import minigrad: models.lecture's forward runs
+# minigrad's stepwise cross-entropy, written with tensor methods, on torch's tensors).
 IMPLS = {
     "minigrad": ("benchmarks.impl_minigrad", "Trainer"),
     "minigrad-replay": ("benchmarks.impl_minigrad", "ReplayTrainer"),
